@@ -1,0 +1,53 @@
+// RmsNorm (HF Qwen3.5 order): y = (x · rsqrt(mean(x²) + eps)) · (1 + w) (or · w), in f32.
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "ops/base/status_macros.h"
+#include "ops/cpu/kernels/dispatch_internal.h"
+#include "ops/cpu/kernels/kernel_util.h"
+#include "ops/cpu/kernels/kernels.h"
+#include "ops/cpu/kernels/validate.h"
+
+namespace tpserve::ops::cpu {
+
+absl::Status RmsNorm(ThreadPool& pool, const RmsNormArgs& args) {
+  constexpr std::string_view kOp = "RmsNorm";
+  if (args.x.rank() == 3) {
+    TPS_RETURN_IF_ERROR(CheckTensor(kOp, "x", args.x, {DType::kF32},
+                                    {{"a", kAnyDim}, {"b", kAnyDim}, {"dim", kAnyDim}}));
+    TPS_RETURN_IF_ERROR(CheckTensor(kOp, "out", args.out, {DType::kF32},
+                                    {{"a", args.x.dim(0)}, {"b", args.x.dim(1)}, {"dim", args.x.dim(2)}}));
+  } else {
+    TPS_RETURN_IF_ERROR(
+        CheckTensor(kOp, "x", args.x, {DType::kF32}, {{"a", kAnyDim}, {"dim", kAnyDim}}));
+    TPS_RETURN_IF_ERROR(CheckTensor(kOp, "out", args.out, {DType::kF32},
+                                    {{"a", args.x.dim(0)}, {"dim", args.x.dim(1)}}));
+  }
+  const int64_t dim = args.x.dim(args.x.rank() - 1);
+  TPS_RETURN_IF_ERROR(CheckContiguousTensor(kOp, "weight", args.weight,
+                                            {DType::kF32, DType::kBF16}, {{"dim", dim}}));
+  TPS_RETURN_IF_ERROR(CheckExactAliasOrDisjoint(kOp, "out", args.out, "x", args.x));
+  if (!(args.eps >= 0.0f)) {
+    return absl::InvalidArgumentError(absl::StrCat("RmsNorm: eps must be >= 0, got ", args.eps));
+  }
+  const isa::KernelTable& kt = Kernels();
+  const int64_t rows = NumRows(args.x);
+  pool.ParallelFor(
+      rows,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          const float* x = RowPtr(args.x, r);
+          float* y = RowPtr(args.out, r);
+          const float mean_sq = kt.dot(x, x, dim) / static_cast<float>(dim);
+          const float inv = 1.0f / std::sqrt(mean_sq + args.eps);
+          for (int64_t c = 0; c < dim; ++c) {
+            const float w = LoadAsF32(args.weight, c);
+            y[c] = (x[c] * inv) * (args.unit_offset ? 1.0f + w : w);
+          }
+        }
+      },
+      GrainFor(dim));
+  return absl::OkStatus();
+}
+
+}  // namespace tpserve::ops::cpu

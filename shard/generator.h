@@ -1,0 +1,59 @@
+// Generator: runs whole requests on a Qwen35Model — chunked prefill, batched decode, sampling,
+// stop conditions. It is the engine loop of `tpserve generate`, `tpserve bench` and the golden
+// tests; the serving scheduler (worker/) drives Qwen35Model step by step itself.
+//
+// Prefill: each prompt runs in chunks of at most `prefill_chunk` tokens (one sequence per step).
+// Decode: every unfinished request advances by one token per step, all in one batched step.
+#ifndef TPSERVE_SHARD_GENERATOR_H_
+#define TPSERVE_SHARD_GENERATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "shard/qwen35_model.h"
+#include "shard/sampling.h"
+
+namespace tpserve::shard {
+
+enum class FinishReason : uint8_t { kLength, kStop };
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;
+  int32_t max_new_tokens = 16;
+  SamplingParams sampling;
+  std::vector<int32_t> stop_token_ids;  // generation ends after emitting one of these
+};
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;
+  FinishReason finish_reason = FinishReason::kLength;
+};
+
+struct GenerationStats {
+  double prefill_seconds = 0;
+  double decode_seconds = 0;
+  int64_t prompt_tokens = 0;
+  int64_t decode_tokens = 0;  // tokens produced by decode steps (excludes each first token)
+  int64_t decode_steps = 0;
+};
+
+struct GeneratorOptions {
+  int64_t prefill_chunk = 512;
+  // Called with every logits row the model computes, in order per request: all prompt positions
+  // when `all_logits`, else the last prompt position, then one row per decode step.
+  std::function<void(size_t request, absl::Span<const float> row)> on_logits;
+  bool all_logits = false;
+  int64_t valid_vocab = 0;  // sample only ids below this (0: the whole vocab)
+};
+
+absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
+                                                       absl::Span<const GenerationRequest> requests,
+                                                       const GeneratorOptions& options,
+                                                       GenerationStats* stats = nullptr);
+
+}  // namespace tpserve::shard
+
+#endif  // TPSERVE_SHARD_GENERATOR_H_

@@ -1,0 +1,143 @@
+// Qwen35Model: one rank's shard of a Qwen3.5 / Qwen3.6 text model, run step by step.
+//
+// Built from the layer-type list of the config: Gated-DeltaNet layers and gated full-attention
+// layers, each followed by a SwiGLU MLP. One Forward() runs one StepPlan: several independent
+// sequences, each a prefill chunk or a decode token, in one batch. The model owns the hybrid state
+// of every sequence (SequenceMemory): callers acquire a slot per sequence, run steps whose
+// start_index equals the slot's length, and release the slot at the end.
+//
+//   auto model = Qwen35Model::Create(spec, std::move(weights), backend, layout, options);
+//   int32_t slot = model->memory().AcquireSlot().value();
+//   StepPlan plan; plan.sequences.push_back({.slot = slot, .start_index = 0, .token_ids = prompt});
+//   auto logits = model->Forward(plan);   // logits->Row(0): the last prompt token's logits
+//
+// Thread-safety: one thread at a time. After a failed Forward() the state of the step's
+// sequences is undefined; release them.
+#ifndef TPSERVE_SHARD_QWEN35_MODEL_H_
+#define TPSERVE_SHARD_QWEN35_MODEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ops/core/backend.h"
+#include "shard/layers/full_attention.h"
+#include "shard/layers/gated_delta_net.h"
+#include "shard/layers/mlp.h"
+#include "shard/layers/workspace.h"
+#include "shard/model_spec.h"
+#include "shard/model_weights.h"
+#include "shard/parallel_layout.h"
+#include "shard/state/sequence_memory.h"
+#include "shard/step_context.h"
+#include "shard/step_plan.h"
+
+namespace tpserve::shard {
+
+struct ModelOptions {
+  int32_t max_slots = 1;              // concurrent sequences
+  int32_t max_context = 4096;         // tokens per sequence
+  int64_t max_tokens_per_step = 512;  // prefill chunk + decode tokens in one step
+  int64_t max_logit_rows = 0;         // 0: max_tokens_per_step
+  int32_t kv_block_size = 16;
+  int64_t num_kv_blocks = 0;          // 0: max_slots full contexts
+  std::optional<DType> kv_dtype;      // none: the checkpoint's dtype (f32 or bf16)
+  int64_t delta_net_chunk_size = 64;  // 0: token-by-token recurrence even for prefill
+};
+
+// Logits of one step. rows() rows of vocab() floats, valid until the next Forward().
+class StepLogits {
+ public:
+  struct Range {
+    int64_t begin = 0;  // first row of the sequence
+    int64_t count = 0;  // 0 for LogitsMode::kNone
+  };
+
+  int64_t rows() const { return rows_; }
+  int64_t vocab() const { return vocab_; }
+  absl::Span<const float> Row(int64_t r) const {
+    return absl::MakeConstSpan(data_ + r * vocab_, static_cast<size_t>(vocab_));
+  }
+  // The rows of sequence `s` (index into StepPlan::sequences).
+  const Range& sequence(size_t s) const { return ranges_[s]; }
+
+ private:
+  friend class Qwen35Model;
+  const float* data_ = nullptr;
+  int64_t rows_ = 0;
+  int64_t vocab_ = 0;
+  std::vector<Range> ranges_;
+};
+
+class Qwen35Model {
+ public:
+  static absl::StatusOr<std::unique_ptr<Qwen35Model>> Create(const Qwen35Spec& spec,
+                                                             ModelWeights weights,
+                                                             ops::Backend& backend,
+                                                             const ParallelLayout& layout,
+                                                             const ModelOptions& options);
+
+  absl::StatusOr<StepLogits> Forward(const StepPlan& plan);
+
+  SequenceMemory& memory() { return *memory_; }
+  const Qwen35Spec& spec() const { return spec_; }
+  const ModelOptions& options() const { return options_; }
+  const ModelWeights& weights() const { return weights_; }
+  ops::Backend& backend() { return backend_; }
+
+  // Sets the tensor-parallel reduction (see StepContext::all_reduce).
+  void set_all_reduce(std::function<absl::Status(ops::TensorView)> fn) {
+    all_reduce_ = std::move(fn);
+  }
+  // Forces the delta-net rule's chunk size (0 = token-by-token) for every layer; for tests.
+  void set_delta_net_chunk_size(int64_t chunk_size);
+
+ private:
+  struct DecoderLayer {
+    LayerKind kind;
+    ops::ConstTensorView input_norm, post_norm;
+    std::unique_ptr<FullAttentionLayer> attention;
+    std::unique_ptr<GatedDeltaNetLayer> delta_net;
+    std::unique_ptr<MlpLayer> mlp;
+  };
+
+  Qwen35Model(const Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
+              const ParallelLayout& layout, const ModelOptions& options);
+  absl::Status Build();
+  absl::Status AllocateWorkspace();
+  absl::Status PrepareStep(const StepPlan& plan, StepContext& ctx, std::vector<StepLogits::Range>& ranges,
+                           int64_t& logit_rows);
+  absl::Status RunLayers(const StepContext& ctx);
+  absl::Status ComputeLogits(const StepPlan& plan, const std::vector<StepLogits::Range>& ranges,
+                             int64_t logit_rows);
+
+  Qwen35Spec spec_;
+  ModelWeights weights_;
+  ops::Backend& backend_;
+  ParallelLayout layout_;
+  ModelOptions options_;
+  std::function<absl::Status(ops::TensorView)> all_reduce_;
+
+  std::unique_ptr<SequenceMemory> memory_;
+  std::vector<DecoderLayer> layers_;
+  Workspace ws_;
+  std::vector<ops::DeviceBuffer> buffers_;
+  ops::TensorView logits_in_;  // [max_logit_rows, hidden]
+  ops::TensorView logits_;     // [max_logit_rows, vocab_local]
+
+  // Step metadata (host staging; uploaded to the device views when the backend is not host-visible).
+  std::vector<int32_t> ids_, positions_, seq_starts_, slots_, context_lens_, block_tables_,
+      slot_mapping_;
+  ops::TensorView ids_dev_, positions_dev_, seq_starts_dev_, slots_dev_, context_lens_dev_,
+      block_tables_dev_, slot_mapping_dev_;
+  uint64_t steps_ = 0;
+};
+
+}  // namespace tpserve::shard
+
+#endif  // TPSERVE_SHARD_QWEN35_MODEL_H_

@@ -1,0 +1,52 @@
+// Reading parts of a mapped tensor without materialising the whole tensor: a zero-copy view of a
+// range of rows, and copies of a range along any dim with dtype conversion among f32/bf16/f16.
+// Only the bytes of the requested slice are read, so a rank mapping its shard of a 27B checkpoint
+// touches only its own pages.
+#ifndef TPSERVE_SHARD_TENSOR_SLICE_H_
+#define TPSERVE_SHARD_TENSOR_SLICE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ops/base/dtype.h"
+#include "ops/core/tensor_view.h"
+#include "shard/safetensors.h"
+
+namespace tpserve::shard {
+
+// A view into a mapped file plus the reference that keeps the mapping alive.
+struct MappedTensorView {
+  ops::ConstTensorView view;
+  std::shared_ptr<const SafetensorsFile> owner;
+};
+
+// Zero-copy view of rows [begin, end) of dim 0 (any rank from 1 to ops::kMaxDims). InvalidArgument
+// for an out-of-range slice, a rank the view cannot express, an unsupported dtype, or data that is
+// not aligned to the element size in the file.
+absl::StatusOr<MappedTensorView> RowSliceView(const TensorInfo& tensor, int64_t begin, int64_t end);
+
+// The whole tensor viewed with `shape` (same element count, rank <= 4), for example the Conv3d
+// patch embedding [Hvis, 3, 2, 16, 16] as a matrix [Hvis, 1536].
+absl::StatusOr<MappedTensorView> ReshapedView(const TensorInfo& tensor, const ops::Shape& shape);
+
+// Elements of the slice [begin, end) along `dim` (the other dims whole).
+absl::StatusOr<int64_t> SliceNumElements(const TensorInfo& tensor, int dim, int64_t begin,
+                                         int64_t end);
+
+// Copies the slice [begin, end) along `dim` into `dst` as a contiguous tensor of the source shape
+// with dim `dim` narrowed, converting to `dst_dtype`. `dst_bytes` must equal the slice's element
+// count times DTypeSize(dst_dtype). Conversions: any dtype to itself; among f32, bf16 and f16
+// (bf16/f16 -> f32 exact, to bf16/f16 round-to-nearest-even).
+absl::Status CopyTensorSlice(const TensorInfo& tensor, int dim, int64_t begin, int64_t end,
+                             DType dst_dtype, void* dst, size_t dst_bytes);
+
+// Converts `n` elements (either pointer may be unaligned). Same dtype: a copy.
+absl::Status ConvertElements(const void* src, DType src_dtype, void* dst, DType dst_dtype,
+                             int64_t n);
+
+}  // namespace tpserve::shard
+
+#endif  // TPSERVE_SHARD_TENSOR_SLICE_H_

@@ -1,0 +1,170 @@
+// tpserve bench: prefill and decode speed of a model on this machine, with the memory traffic
+// that bounds decode (weights streamed per step, DeltaNet state read and written per sequence).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
+#include "ops/base/status_macros.h"
+#include "ops/core/backend_registry.h"
+#include "shard/generator.h"
+#include "shard/model_loader.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/common_flags.h"
+
+namespace tpserve::cli {
+namespace {
+
+size_t ViewBytes(const ops::ConstTensorView& v) {
+  return static_cast<size_t>(v.num_elements()) * v.element_size();
+}
+size_t LinearBytes(const shard::LinearWeight& w) {
+  size_t b = 0;
+  for (const auto& p : w.pieces) b += ViewBytes(p);
+  return b;
+}
+
+// Bytes of weights every decode step reads (all matmul weights and the LM head).
+size_t StepWeightBytes(const shard::ModelWeights& w) {
+  size_t b = ViewBytes(w.lm_head);
+  for (const auto& l : w.layers) {
+    b += LinearBytes(l.mlp.gate_proj) + LinearBytes(l.mlp.up_proj) + LinearBytes(l.mlp.down_proj);
+    if (l.kind == shard::LayerKind::kFullAttention) {
+      b += LinearBytes(l.attention.q_proj) + LinearBytes(l.attention.k_proj) +
+           LinearBytes(l.attention.v_proj) + LinearBytes(l.attention.o_proj);
+    } else {
+      const auto& d = l.delta_net;
+      b += LinearBytes(d.in_proj_qkv) + LinearBytes(d.in_proj_z) + LinearBytes(d.in_proj_a) +
+           LinearBytes(d.in_proj_b) + LinearBytes(d.out_proj);
+    }
+  }
+  return b;
+}
+
+std::vector<int32_t> RandomIds(int64_t n, int64_t vocab, uint64_t seed) {
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  uint64_t s = seed;
+  for (auto& id : ids) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    id = static_cast<int32_t>((s >> 33) % static_cast<uint64_t>(vocab));
+  }
+  return ids;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+absl::Status RunBench(const std::vector<std::string>& argv) {
+  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches", "repeats"};
+  value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
+  TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, value_flags, {"json", "help"}));
+  if (args.Bool("help")) {
+    std::fputs(
+        "usage: tpserve bench --model DIR [--prompt-len 512] [--decode-tokens 32]\n"
+        "                     [--batches 1,16] [--repeats 3] [--json]\n" COMMON_MODEL_FLAGS_HELP,
+        stdout);
+    return absl::OkStatus();
+  }
+  TPS_ASSIGN_OR_RETURN(std::string dir, args.Required("model"));
+  TPS_ASSIGN_OR_RETURN(int64_t prompt_len, args.Int("prompt-len", 512));
+  TPS_ASSIGN_OR_RETURN(int64_t decode_tokens, args.Int("decode-tokens", 32));
+  TPS_ASSIGN_OR_RETURN(int64_t repeats, args.Int("repeats", 3));
+  TPS_ASSIGN_OR_RETURN(std::vector<int32_t> batches, args.IntList("batches"));
+  if (batches.empty()) batches = {1, 16};
+  if (prompt_len <= 0 || decode_tokens <= 0 || repeats <= 0) {
+    return absl::InvalidArgumentError("--prompt-len, --decode-tokens and --repeats must be > 0");
+  }
+  for (int32_t b : batches) {
+    if (b <= 0 || b > 1024) {
+      return absl::InvalidArgumentError(absl::StrCat("--batches entries must be in [1, 1024], got ", b));
+    }
+  }
+  TPS_ASSIGN_OR_RETURN(ModelFlags flags, ParseModelFlags(args));
+  constexpr int64_t kDecodePrompt = 8;
+  shard::ModelOptions options = flags.options;
+  options.max_slots = *std::max_element(batches.begin(), batches.end());
+  options.max_context = static_cast<int32_t>(std::max(prompt_len, kDecodePrompt) + decode_tokens + 1);
+  options.max_tokens_per_step = std::max<int64_t>({flags.prefill_chunk, options.max_slots, 1});
+  options.max_logit_rows = options.max_slots;
+
+  TPS_ASSIGN_OR_RETURN(std::unique_ptr<ops::Backend> backend,
+                       ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = flags.threads}));
+  TPS_ASSIGN_OR_RETURN(shard::LoadedModel loaded,
+                       shard::LoadQwen35Model(dir, *backend, shard::ParallelLayout{}, options));
+  shard::Qwen35Model& model = *loaded.model;
+  const int64_t vocab = std::min<int64_t>(loaded.spec.text.vocab_size, 248044);
+  const size_t weight_bytes = StepWeightBytes(model.weights());
+  const size_t state_bytes = model.memory().state_bytes() / static_cast<size_t>(options.max_slots);
+  shard::GeneratorOptions gen;
+  gen.prefill_chunk = flags.prefill_chunk;
+
+  // Prefill: one prompt of prompt_len tokens.
+  std::vector<double> prefill_tps;
+  for (int64_t r = 0; r < repeats; ++r) {
+    shard::GenerationRequest req;
+    req.prompt = RandomIds(prompt_len, vocab, 1000 + static_cast<uint64_t>(r));
+    req.max_new_tokens = 1;
+    shard::GenerationStats st;
+    TPS_RETURN_IF_ERROR(shard::Generate(model, absl::MakeConstSpan(&req, 1), gen, &st).status());
+    prefill_tps.push_back(static_cast<double>(prompt_len) / st.prefill_seconds);
+  }
+
+  nlohmann::json report;
+  report["model"] = dir;
+  report["backend"] = backend->info().description;
+  report["weight_dtype"] = std::string(DTypeName(model.weights().weight_dtype));
+  report["prompt_len"] = prompt_len;
+  report["prefill_tokens_per_s"] = Median(prefill_tps);
+  report["weight_bytes_per_step"] = weight_bytes;
+  report["deltanet_state_bytes_per_sequence"] = state_bytes;
+  std::printf("backend: %s\n", backend->info().description.c_str());
+  std::printf("weights read per decode step: %.1f MB (%s); DeltaNet state per sequence: %.1f MB\n",
+              static_cast<double>(weight_bytes) / 1e6, std::string(DTypeName(model.weights().weight_dtype)).c_str(),
+              static_cast<double>(state_bytes) / 1e6);
+  std::printf("prefill %lld tokens: %.1f tokens/s (median of %lld)\n",
+              static_cast<long long>(prompt_len), Median(prefill_tps), static_cast<long long>(repeats));
+
+  for (int32_t batch : batches) {
+    std::vector<double> tps, step_s;
+    for (int64_t r = 0; r < repeats; ++r) {
+      std::vector<shard::GenerationRequest> reqs(static_cast<size_t>(batch));
+      for (int32_t b = 0; b < batch; ++b) {
+        reqs[static_cast<size_t>(b)].prompt = RandomIds(kDecodePrompt, vocab, 7 + static_cast<uint64_t>(b));
+        reqs[static_cast<size_t>(b)].max_new_tokens = static_cast<int32_t>(decode_tokens + 1);
+      }
+      shard::GenerationStats st;
+      TPS_RETURN_IF_ERROR(shard::Generate(model, reqs, gen, &st).status());
+      tps.push_back(static_cast<double>(st.decode_tokens) / st.decode_seconds);
+      step_s.push_back(st.decode_seconds / static_cast<double>(st.decode_steps));
+    }
+    const double step = Median(step_s);
+    // Traffic per step: every weight once, and each sequence's DeltaNet state read and written.
+    const double bytes = static_cast<double>(weight_bytes) + 2.0 * batch * static_cast<double>(state_bytes);
+    const double gbps = bytes / step / 1e9;
+    std::printf("decode batch %d: %.2f tokens/s (%.1f ms/step), weight bytes per token %.1f MB, "
+                "achieved %.1f GB/s\n",
+                batch, Median(tps), step * 1e3, static_cast<double>(weight_bytes) / batch / 1e6, gbps);
+    nlohmann::json d;
+    d["batch"] = batch;
+    d["tokens_per_s"] = Median(tps);
+    d["ms_per_step"] = step * 1e3;
+    d["weight_bytes_per_token"] = static_cast<double>(weight_bytes) / batch;
+    d["achieved_gb_per_s"] = gbps;
+    report["decode"].push_back(d);
+  }
+  if (args.Bool("json")) std::cout << report.dump(2) << std::endl;
+  return absl::OkStatus();
+}
+
+}  // namespace tpserve::cli

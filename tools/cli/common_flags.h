@@ -1,0 +1,35 @@
+// Flags shared by the commands that load a model (generate, bench).
+#ifndef TPSERVE_TOOLS_CLI_COMMON_FLAGS_H_
+#define TPSERVE_TOOLS_CLI_COMMON_FLAGS_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "shard/qwen35_model.h"
+#include "tools/cli/args.h"
+
+namespace tpserve::cli {
+
+#define COMMON_MODEL_FLAGS_HELP                                                           \
+  "  --threads N              CPU threads (default: all cores)\n"                         \
+  "  --kv-dtype f32|bf16      KV cache dtype (default: the checkpoint's dtype)\n"         \
+  "  --max-context N          tokens per sequence (default: what the command needs)\n"    \
+  "  --prefill-chunk N        prompt tokens per step (default 512)\n"                     \
+  "  --delta-net-chunk N      chunk size of the delta rule in prefill; 0 = recurrence (default 64)\n"
+
+inline const std::set<std::string> kCommonModelValueFlags = {"threads", "kv-dtype", "max-context",
+                                                             "prefill-chunk", "delta-net-chunk"};
+
+struct ModelFlags {
+  int threads = 0;
+  int64_t prefill_chunk = 512;
+  shard::ModelOptions options;
+};
+
+absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args);
+
+}  // namespace tpserve::cli
+
+#endif  // TPSERVE_TOOLS_CLI_COMMON_FLAGS_H_

@@ -1,0 +1,54 @@
+// tpserve inspect: architecture and memory needs of a model directory (config.json only).
+#include <cstdio>
+#include <iostream>
+
+#include "ops/base/status_macros.h"
+#include "shard/inspect.h"
+#include "shard/memory_estimate.h"
+#include "shard/model_spec.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+
+namespace tpserve::cli {
+
+absl::Status RunInspect(const std::vector<std::string>& argv) {
+  TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"model", "weight-dtype", "kv-dtype",
+                                                     "sequences", "tokens"},
+                                              {"json", "help"}));
+  if (args.Bool("help")) {
+    std::fputs(
+        "usage: tpserve inspect --model DIR [--json] [--weight-dtype bf16|f32|f16]\n"
+        "                       [--kv-dtype bf16|f32] [--sequences N] [--tokens T]\n"
+        "Prints the architecture and the memory one replica needs: weights, KV cache per token,\n"
+        "DeltaNet state per sequence, and a replica serving N sequences of T tokens.\n",
+        stdout);
+    return absl::OkStatus();
+  }
+  TPS_ASSIGN_OR_RETURN(std::string dir, args.Required("model"));
+  TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(dir));
+  auto dtype_flag = [&](const std::string& name, DType fallback) -> absl::StatusOr<DType> {
+    if (!args.Has(name)) return fallback;
+    std::optional<DType> d = shard::ConfigDTypeToDType(args.String(name, ""));
+    if (!d.has_value()) {
+      return absl::InvalidArgumentError("--" + name + " must be bf16, f16 or f32, got '" +
+                                        args.String(name, "") + "'");
+    }
+    return *d;
+  };
+  const DType stored = shard::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
+  TPS_ASSIGN_OR_RETURN(DType weight_dtype, dtype_flag("weight-dtype", stored));
+  TPS_ASSIGN_OR_RETURN(DType kv_dtype, dtype_flag("kv-dtype", DType::kBF16));
+  shard::InspectOptions options;
+  options.model_dir = dir;
+  TPS_ASSIGN_OR_RETURN(options.num_sequences, args.Int("sequences", options.num_sequences));
+  TPS_ASSIGN_OR_RETURN(options.tokens_per_sequence, args.Int("tokens", options.tokens_per_sequence));
+  if (options.num_sequences <= 0 || options.tokens_per_sequence <= 0) {
+    return absl::InvalidArgumentError("--sequences and --tokens must be > 0");
+  }
+  const shard::MemoryEstimate estimate = shard::EstimateMemory(spec, weight_dtype, kv_dtype);
+  std::cout << (args.Bool("json") ? shard::FormatInspectJson(spec, estimate, options)
+                                  : shard::FormatInspectReport(spec, estimate, options));
+  return absl::OkStatus();
+}
+
+}  // namespace tpserve::cli
