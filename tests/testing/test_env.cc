@@ -24,7 +24,7 @@ void RemoveTempDirs() {
 
 std::string SourceDir() {
   const char* env = std::getenv("TPS_SOURCE_DIR");
-  return env != nullptr ? std::string(env) : std::string(".");
+  return env != nullptr ? std::string(env) : std::string(TPS_DEFAULT_SOURCE_DIR);
 }
 
 std::string SharedDir() {

@@ -3,6 +3,7 @@
 // bias and accumulate.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
