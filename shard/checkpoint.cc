@@ -115,8 +115,7 @@ absl::Status Checkpoint::OpenSharded(const std::string& index_path) {
     absl::StatusOr<std::shared_ptr<const SafetensorsFile>> file =
         SafetensorsFile::Open(path, FileOptions());
     if (!file.ok()) {
-      return Annotate(file.status(),
-                      absl::StrCat("shard ", file_name, " listed in ", index_path));
+      return Annotate(file.status(), absl::StrCat("shard ", file_name, " listed in ", index_path));
     }
     for (const std::string& name : names_per_file[slot]) {
       if (!(*file)->Contains(name)) {

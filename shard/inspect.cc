@@ -111,12 +111,12 @@ std::string FormatInspectReport(const Qwen35Spec& spec, const MemoryEstimate& m,
                               t.vocab_size, ", rms_norm_eps ", t.rms_norm_eps));
   line("attention", absl::StrCat(t.num_heads, " query heads, ", t.num_kv_heads,
                                  " kv heads, head_dim ", t.head_dim, ", sigmoid output gate"));
-  line("deltanet", absl::StrCat(t.num_k_heads, " key heads x ", t.head_k_dim, ", ",
-                                t.num_v_heads, " value heads x ", t.head_v_dim, ", conv kernel ",
+  line("deltanet", absl::StrCat(t.num_k_heads, " key heads x ", t.head_k_dim, ", ", t.num_v_heads,
+                                " value heads x ", t.head_v_dim, ", conv kernel ",
                                 t.conv_kernel_size, " (key_dim ", t.key_dim(), ", value_dim ",
                                 t.value_dim(), ", conv_dim ", t.conv_dim(), ")"));
-  line("rope", absl::StrCat(t.rope.rope_type, ", theta ", FormatNumber(t.rope.rope_theta), ", rotary_dim ",
-                            t.rope.rotary_dim, " of ", t.head_dim, " (partial ",
+  line("rope", absl::StrCat(t.rope.rope_type, ", theta ", FormatNumber(t.rope.rope_theta),
+                            ", rotary_dim ", t.rope.rotary_dim, " of ", t.head_dim, " (partial ",
                             t.rope.partial_rotary_factor, "), M-RoPE sections [",
                             absl::StrJoin(t.rope.mrope_section, ", "), "] interleaved"));
   line("context", absl::StrCat(t.max_position_embeddings, " positions"));
@@ -124,9 +124,9 @@ std::string FormatInspectReport(const Qwen35Spec& spec, const MemoryEstimate& m,
   if (!spec.vision.has_value()) {
     line("vision", "none");
   } else {
-    line("vision", absl::StrCat(DescribeVision(*spec.vision),
-                                spec.language_model_only ? " (language_model_only: not loaded)"
-                                                         : ""));
+    line("vision",
+         absl::StrCat(DescribeVision(*spec.vision),
+                      spec.language_model_only ? " (language_model_only: not loaded)" : ""));
   }
   if (t.mtp_num_hidden_layers > 0) {
     line("mtp", absl::StrCat(t.mtp_num_hidden_layers, " layer(s), ignored"));
@@ -137,9 +137,9 @@ std::string FormatInspectReport(const Qwen35Spec& spec, const MemoryEstimate& m,
   const WeightBytes& w = m.weight_bytes;
   absl::StrAppend(&r, "memory (weights ", DTypeLabel(m.weight_dtype), ", kv cache ",
                   DTypeLabel(m.kv_dtype), ", recurrent state f32):\n");
-  line("parameters", absl::StrCat(FormatParams(m.total_params()), " (text ",
-                                  FormatParams(m.text_params), ", vision ",
-                                  FormatParams(m.vision_params), ")"));
+  line("parameters",
+       absl::StrCat(FormatParams(m.total_params()), " (text ", FormatParams(m.text_params),
+                    ", vision ", FormatParams(m.vision_params), ")"));
   line("weights", FormatBytes(w.total()));
   auto part = [&r](std::string_view label, const std::string& value) {
     absl::StrAppend(&r, absl::StrFormat("    %-18s%s\n", std::string(label), value));
@@ -158,17 +158,17 @@ std::string FormatInspectReport(const Qwen35Spec& spec, const MemoryEstimate& m,
                                 FormatBytes(m.kv_bytes_per_token * 1024), " per 1k tokens"));
   line("deltanet state", absl::StrCat(FormatBytes(m.recurrent_state_bytes_per_sequence),
                                       " recurrent + ", FormatBytes(m.conv_state_bytes_per_sequence),
-                                      " conv per sequence (", linear,
-                                      " linear_attention layers)"));
+                                      " conv per sequence (", linear, " linear_attention layers)"));
   const int64_t seqs = options.num_sequences;
   const int64_t tokens = options.tokens_per_sequence;
   const size_t kv_total = static_cast<size_t>(seqs < 0 ? 0 : seqs) *
                           static_cast<size_t>(tokens < 0 ? 0 : tokens) * m.kv_bytes_per_token;
-  const size_t state_total = static_cast<size_t>(seqs < 0 ? 0 : seqs) * m.state_bytes_per_sequence();
-  absl::StrAppend(&r, "  replica for ", seqs, " sequences x ", FormatTokens(tokens), " tokens: ",
-                  FormatBytes(m.ReplicaBytes(seqs, tokens)), " (weights ", FormatBytes(w.total()),
-                  " + kv ", FormatBytes(kv_total), " + state ", FormatBytes(state_total),
-                  "; activations not included)\n");
+  const size_t state_total =
+      static_cast<size_t>(seqs < 0 ? 0 : seqs) * m.state_bytes_per_sequence();
+  absl::StrAppend(&r, "  replica for ", seqs, " sequences x ", FormatTokens(tokens),
+                  " tokens: ", FormatBytes(m.ReplicaBytes(seqs, tokens)), " (weights ",
+                  FormatBytes(w.total()), " + kv ", FormatBytes(kv_total), " + state ",
+                  FormatBytes(state_total), "; activations not included)\n");
   return r;
 }
 
@@ -198,12 +198,13 @@ std::string FormatInspectJson(const Qwen35Spec& spec, const MemoryEstimate& m,
       {"key_dim", t.key_dim()},
       {"value_dim", t.value_dim()},
       {"conv_dim", t.conv_dim()},
-      {"rope", {{"rope_type", t.rope.rope_type},
-                {"rope_theta", t.rope.rope_theta},
-                {"partial_rotary_factor", t.rope.partial_rotary_factor},
-                {"rotary_dim", t.rope.rotary_dim},
-                {"mrope_section", t.rope.mrope_section},
-                {"mrope_interleaved", t.rope.mrope_interleaved}}},
+      {"rope",
+       {{"rope_type", t.rope.rope_type},
+        {"rope_theta", t.rope.rope_theta},
+        {"partial_rotary_factor", t.rope.partial_rotary_factor},
+        {"rotary_dim", t.rope.rotary_dim},
+        {"mrope_section", t.rope.mrope_section},
+        {"mrope_interleaved", t.rope.mrope_interleaved}}},
       {"max_position_embeddings", t.max_position_embeddings},
       {"tie_word_embeddings", t.tie_word_embeddings},
       {"eos_token_ids", t.eos_token_ids},
@@ -232,31 +233,29 @@ std::string FormatInspectJson(const Qwen35Spec& spec, const MemoryEstimate& m,
       {"text_params", m.text_params},
       {"vision_params", m.vision_params},
       {"total_params", m.total_params()},
-      {"weight_bytes", {{"embedding", w.embedding},
-                        {"lm_head", w.lm_head},
-                        {"linear_attention", w.linear_attention},
-                        {"full_attention", w.full_attention},
-                        {"mlp", w.mlp},
-                        {"norms", w.norms},
-                        {"vision", w.vision},
-                        {"text", w.text()},
-                        {"total", w.total()}}},
+      {"weight_bytes",
+       {{"embedding", w.embedding},
+        {"lm_head", w.lm_head},
+        {"linear_attention", w.linear_attention},
+        {"full_attention", w.full_attention},
+        {"mlp", w.mlp},
+        {"norms", w.norms},
+        {"vision", w.vision},
+        {"text", w.text()},
+        {"total", w.total()}}},
       {"kv_bytes_per_token", m.kv_bytes_per_token},
       {"recurrent_state_bytes_per_sequence", m.recurrent_state_bytes_per_sequence},
       {"conv_state_bytes_per_sequence", m.conv_state_bytes_per_sequence},
-      {"replica", {{"num_sequences", options.num_sequences},
-                   {"tokens_per_sequence", options.tokens_per_sequence},
-                   {"bytes", m.ReplicaBytes(options.num_sequences, options.tokens_per_sequence)}}},
+      {"replica",
+       {{"num_sequences", options.num_sequences},
+        {"tokens_per_sequence", options.tokens_per_sequence},
+        {"bytes", m.ReplicaBytes(options.num_sequences, options.tokens_per_sequence)}}},
   };
   Json root = {
-      {"model_dir", options.model_dir},
-      {"model_type", spec.model_type},
-      {"architectures", spec.architectures},
-      {"random_weights", spec.random_weights},
-      {"quantization", spec.quantization},
-      {"text", std::move(text)},
-      {"vision", std::move(vision)},
-      {"memory", std::move(memory)},
+      {"model_dir", options.model_dir},      {"model_type", spec.model_type},
+      {"architectures", spec.architectures}, {"random_weights", spec.random_weights},
+      {"quantization", spec.quantization},   {"text", std::move(text)},
+      {"vision", std::move(vision)},         {"memory", std::move(memory)},
   };
   return root.dump(2) + "\n";
 }

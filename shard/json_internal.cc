@@ -38,8 +38,7 @@ absl::StatusOr<Json> ParseJson(std::string_view text, std::string_view source,
     result = Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true,
                          /*ignore_comments=*/false);
   } catch (const Json::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(AbslView(source), ": invalid JSON: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(source), ": invalid JSON: ", e.what()));
   }
   if (!duplicate.empty()) {
     return absl::InvalidArgumentError(
@@ -79,11 +78,12 @@ const Json* JsonFields::Find(std::string_view key) const {
   return &*it;
 }
 
-std::string JsonFields::Name(std::string_view key) const { return absl::StrCat(path_, AbslView(key)); }
+std::string JsonFields::Name(std::string_view key) const {
+  return absl::StrCat(path_, AbslView(key));
+}
 
 absl::Status JsonFields::Error(std::string_view key, std::string_view problem) const {
-  return absl::InvalidArgumentError(
-      absl::StrCat(source_, ": ", Name(key), " ", AbslView(problem)));
+  return absl::InvalidArgumentError(absl::StrCat(source_, ": ", Name(key), " ", AbslView(problem)));
 }
 
 absl::StatusOr<std::optional<int64_t>> JsonFields::OptionalInt(std::string_view key) const {

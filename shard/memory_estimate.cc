@@ -47,8 +47,8 @@ MemoryEstimate EstimateMemory(const Qwen35Spec& spec, DType weight_dtype, DType 
   const TextSpec& text = spec.text;
   const auto full = static_cast<size_t>(text.num_layers_of(LayerKind::kFullAttention));
   const auto linear = static_cast<size_t>(text.num_layers_of(LayerKind::kLinearAttention));
-  m.kv_bytes_per_token = 2 * static_cast<size_t>(text.num_kv_heads * text.head_dim) * full *
-                         DTypeSize(kv_dtype);
+  m.kv_bytes_per_token =
+      2 * static_cast<size_t>(text.num_kv_heads * text.head_dim) * full * DTypeSize(kv_dtype);
   m.recurrent_state_bytes_per_sequence =
       static_cast<size_t>(text.num_v_heads * text.head_k_dim * text.head_v_dim) * linear *
       sizeof(float);

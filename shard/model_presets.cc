@@ -39,14 +39,16 @@ Json TextToJson(const TextSpec& t, bool nested) {
   Json types = Json::array();
   for (LayerKind k : t.layer_types) types.push_back(std::string(LayerKindName(k)));
   j["layer_types"] = std::move(types);
-  if (std::optional<int64_t> interval = RegularFullAttentionInterval(t.layer_types); interval.has_value()) {
+  if (std::optional<int64_t> interval = RegularFullAttentionInterval(t.layer_types);
+      interval.has_value()) {
     j["full_attention_interval"] = *interval;
   }
   j["rope_parameters"] = {
       {"rope_type", t.rope.rope_type},
       {"rope_theta", t.rope.rope_theta},
       {"partial_rotary_factor", t.rope.partial_rotary_factor},
-      {"mrope_section", {t.rope.mrope_section[0], t.rope.mrope_section[1], t.rope.mrope_section[2]}},
+      {"mrope_section",
+       {t.rope.mrope_section[0], t.rope.mrope_section[1], t.rope.mrope_section[2]}},
       {"mrope_interleaved", t.rope.mrope_interleaved},
   };
   j["partial_rotary_factor"] = t.rope.partial_rotary_factor;
@@ -126,7 +128,8 @@ std::string Qwen35SpecToConfigJson(const Qwen35Spec& spec) {
     root["language_model_only"] = spec.language_model_only;
     if (!spec.text.dtype.empty()) root["dtype"] = spec.text.dtype;
   }
-  if (!spec.quantization.empty()) root["quantization_config"] = {{"quant_method", spec.quantization}};
+  if (!spec.quantization.empty())
+    root["quantization_config"] = {{"quant_method", spec.quantization}};
   if (spec.random_weights) root["tpserve_random_weights"] = true;
   return root.dump(2) + "\n";
 }
@@ -176,8 +179,8 @@ absl::StatusOr<Qwen35Spec> Qwen35Preset(std::string_view name) {
   }
   std::string names;
   for (const PresetRow& p : kPresets) absl::StrAppend(&names, names.empty() ? "" : ", ", p.name);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown model preset '", std::string(name), "' (expected one of ", names, ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown model preset '", std::string(name), "' (expected one of ", names, ")"));
 }
 
 std::vector<std::string> Qwen35PresetNames() {

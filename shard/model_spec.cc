@@ -1,6 +1,7 @@
 #include "shard/model_spec.h"
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -68,13 +69,13 @@ absl::Status ParseLayerTypes(const JsonFields& f, TextSpec& text) {
     return absl::OkStatus();
   }
   if (!types->is_array()) {
-    return f.Error("layer_types", absl::StrCat("must be a list of strings, got ",
-                                               internal::Excerpt(*types)));
+    return f.Error("layer_types",
+                   absl::StrCat("must be a list of strings, got ", internal::Excerpt(*types)));
   }
   if (static_cast<int64_t>(types->size()) != text.num_hidden_layers) {
-    return f.Error("layer_types", absl::StrCat("has ", types->size(),
-                                               " entries but num_hidden_layers is ",
-                                               text.num_hidden_layers));
+    return f.Error("layer_types",
+                   absl::StrCat("has ", types->size(), " entries but num_hidden_layers is ",
+                                text.num_hidden_layers));
   }
   for (size_t i = 0; i < types->size(); ++i) {
     const Json& t = (*types)[i];
@@ -115,8 +116,8 @@ absl::Status ParseRope(const JsonFields& f, TextSpec& text) {
   r.rope_type = type.value_or("default");
   if (r.rope_type == "mrope") r.rope_type = "default";  // Qwen2-VL era spelling, same math
   if (r.rope_type != "default") {
-    return rope.Error("rope_type", absl::StrCat("is '", r.rope_type,
-                                                "' (only \"default\" rope is supported)"));
+    return rope.Error("rope_type",
+                      absl::StrCat("is '", r.rope_type, "' (only \"default\" rope is supported)"));
   }
 
   if (rope.Has("rope_theta")) {
@@ -131,8 +132,7 @@ absl::Status ParseRope(const JsonFields& f, TextSpec& text) {
   }
 
   const JsonFields& factor_src = rope.Has("partial_rotary_factor") ? rope : f;
-  TPS_ASSIGN_OR_RETURN(r.partial_rotary_factor,
-                       factor_src.NumberOr("partial_rotary_factor", 0.25));
+  TPS_ASSIGN_OR_RETURN(r.partial_rotary_factor, factor_src.NumberOr("partial_rotary_factor", 0.25));
   if (!(r.partial_rotary_factor > 0.0 && r.partial_rotary_factor <= 1.0)) {
     return factor_src.Error("partial_rotary_factor",
                             absl::StrCat("must be in (0, 1], got ", r.partial_rotary_factor));
@@ -155,17 +155,18 @@ absl::Status ParseRope(const JsonFields& f, TextSpec& text) {
   }
   TPS_ASSIGN_OR_RETURN(r.mrope_interleaved, rope.BoolOr("mrope_interleaved", true));
   if (!r.mrope_interleaved) {
-    return rope.Error("mrope_interleaved", "is false (expected true: Qwen3.5 uses interleaved "
-                                           "M-RoPE)");
+    return rope.Error("mrope_interleaved",
+                      "is false (expected true: Qwen3.5 uses interleaved "
+                      "M-RoPE)");
   }
 
   // Python's int() truncates; so does the cast.
   r.rotary_dim = static_cast<int64_t>(static_cast<double>(text.head_dim) * r.partial_rotary_factor);
   if (r.rotary_dim <= 0 || r.rotary_dim % 2 != 0) {
-    return factor_src.Error("partial_rotary_factor",
-                            absl::StrCat("gives rotary_dim ", r.rotary_dim, " (head_dim ",
-                                         text.head_dim, " x ", r.partial_rotary_factor,
-                                         "), which must be positive and even"));
+    return factor_src.Error(
+        "partial_rotary_factor",
+        absl::StrCat("gives rotary_dim ", r.rotary_dim, " (head_dim ", text.head_dim, " x ",
+                     r.partial_rotary_factor, "), which must be positive and even"));
   }
   const int64_t sections = r.mrope_section[0] + r.mrope_section[1] + r.mrope_section[2];
   if (2 * sections != r.rotary_dim) {
@@ -205,14 +206,14 @@ absl::StatusOr<TextSpec> ParseText(const JsonFields& f, const JsonFields& top) {
                        DimOr(f, "max_position_embeddings", 32768, int64_t{1} << 40));
 
   if (t.num_heads % t.num_kv_heads != 0) {
-    return f.Error("num_attention_heads",
-                   absl::StrCat(t.num_heads, " is not a multiple of num_key_value_heads ",
-                                t.num_kv_heads));
+    return f.Error(
+        "num_attention_heads",
+        absl::StrCat(t.num_heads, " is not a multiple of num_key_value_heads ", t.num_kv_heads));
   }
   if (t.num_v_heads % t.num_k_heads != 0) {
-    return f.Error("linear_num_value_heads",
-                   absl::StrCat(t.num_v_heads, " is not a multiple of linear_num_key_heads ",
-                                t.num_k_heads));
+    return f.Error(
+        "linear_num_value_heads",
+        absl::StrCat(t.num_v_heads, " is not a multiple of linear_num_key_heads ", t.num_k_heads));
   }
 
   TPS_ASSIGN_OR_RETURN(t.rms_norm_eps, f.NumberOr("rms_norm_eps", 1e-6));
@@ -245,10 +246,10 @@ absl::StatusOr<TextSpec> ParseText(const JsonFields& f, const JsonFields& top) {
     }
     t.eos_token_ids.push_back(static_cast<int32_t>(id));
   }
-  TPS_ASSIGN_OR_RETURN(t.bos_token_id, OptionalTokenId(f.Has("bos_token_id") ? f : top,
-                                                       "bos_token_id"));
-  TPS_ASSIGN_OR_RETURN(t.pad_token_id, OptionalTokenId(f.Has("pad_token_id") ? f : top,
-                                                       "pad_token_id"));
+  TPS_ASSIGN_OR_RETURN(t.bos_token_id,
+                       OptionalTokenId(f.Has("bos_token_id") ? f : top, "bos_token_id"));
+  TPS_ASSIGN_OR_RETURN(t.pad_token_id,
+                       OptionalTokenId(f.Has("pad_token_id") ? f : top, "pad_token_id"));
 
   for (const JsonFields* src : {&f, &top}) {
     for (const char* key : {"dtype", "torch_dtype"}) {
@@ -272,14 +273,14 @@ absl::StatusOr<VisionSpec> ParseVision(const JsonFields& f, int64_t text_hidden)
   VisionSpec v;
   TPS_ASSIGN_OR_RETURN(std::string mt, f.StringOr("model_type", "qwen3_5"));
   if (mt != "qwen3_5" && mt != "qwen3_5_vision") {
-    return f.Error("model_type", absl::StrCat("is '", mt, "' (expected qwen3_5 or qwen3_5_vision)"));
+    return f.Error("model_type",
+                   absl::StrCat("is '", mt, "' (expected qwen3_5 or qwen3_5_vision)"));
   }
   // HF's attribute_map lets num_hidden_layers / num_attention_heads stand in for these.
-  const char* depth_key = f.Has("depth") || !f.Has("num_hidden_layers") ? "depth"
-                                                                         : "num_hidden_layers";
-  const char* heads_key = f.Has("num_heads") || !f.Has("num_attention_heads")
-                              ? "num_heads"
-                              : "num_attention_heads";
+  const char* depth_key =
+      f.Has("depth") || !f.Has("num_hidden_layers") ? "depth" : "num_hidden_layers";
+  const char* heads_key =
+      f.Has("num_heads") || !f.Has("num_attention_heads") ? "num_heads" : "num_attention_heads";
   TPS_ASSIGN_OR_RETURN(v.depth, RequiredDim(f, depth_key, kMaxLayers));
   TPS_ASSIGN_OR_RETURN(v.hidden_size, RequiredDim(f, "hidden_size", kMaxDim));
   TPS_ASSIGN_OR_RETURN(v.num_heads, RequiredDim(f, heads_key, kMaxDim));
@@ -293,8 +294,8 @@ absl::StatusOr<VisionSpec> ParseVision(const JsonFields& f, int64_t text_hidden)
                        DimOr(f, "num_position_embeddings", 2304, kMaxDim));
   TPS_ASSIGN_OR_RETURN(v.hidden_act, f.StringOr("hidden_act", "gelu_pytorch_tanh"));
   if (v.hidden_act != "gelu_pytorch_tanh") {
-    return f.Error("hidden_act", absl::StrCat("is '", v.hidden_act,
-                                              "' (expected gelu_pytorch_tanh)"));
+    return f.Error("hidden_act",
+                   absl::StrCat("is '", v.hidden_act, "' (expected gelu_pytorch_tanh)"));
   }
   if (v.hidden_size % v.num_heads != 0) {
     return f.Error("hidden_size", absl::StrCat(v.hidden_size, " is not a multiple of ", heads_key,
@@ -305,9 +306,9 @@ absl::StatusOr<VisionSpec> ParseVision(const JsonFields& f, int64_t text_hidden)
                    absl::StrCat(v.num_position_embeddings, " is not a perfect square"));
   }
   if (v.out_hidden_size != text_hidden) {
-    return f.Error("out_hidden_size", absl::StrCat(v.out_hidden_size,
-                                                   " must equal the text hidden_size ",
-                                                   text_hidden));
+    return f.Error(
+        "out_hidden_size",
+        absl::StrCat(v.out_hidden_size, " must equal the text hidden_size ", text_hidden));
   }
   if (const Json* ds = f.Find("deepstack_visual_indexes");
       ds != nullptr && !(ds->is_array() && ds->empty())) {
@@ -317,8 +318,8 @@ absl::StatusOr<VisionSpec> ParseVision(const JsonFields& f, int64_t text_hidden)
   static const Json kEmpty = Json::object();
   const Json* rope = f.Find("rope_parameters");
   if (rope != nullptr && !rope->is_object()) {
-    return f.Error("rope_parameters", absl::StrCat("must be an object, got ",
-                                                   internal::Excerpt(*rope)));
+    return f.Error("rope_parameters",
+                   absl::StrCat("must be an object, got ", internal::Excerpt(*rope)));
   }
   const JsonFields rf(rope != nullptr ? *rope : kEmpty, f.source(),
                       absl::StrCat(f.path(), "rope_parameters."));
@@ -340,8 +341,8 @@ int64_t TextSpec::num_layers_of(LayerKind kind) const {
 }
 
 int64_t VisionSpec::position_grid_side() const {
-  int64_t side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(
-      num_position_embeddings))));
+  int64_t side =
+      static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(num_position_embeddings))));
   while (side > 0 && side * side > num_position_embeddings) --side;
   while ((side + 1) * (side + 1) <= num_position_embeddings) ++side;
   return side;
@@ -439,8 +440,7 @@ absl::StatusOr<Qwen35Spec> LoadQwen35Config(const std::string& model_dir) {
 
 absl::Status ValidateQwen35Spec(const Qwen35Spec& spec) {
   // The serialised form goes through exactly the checks a file does.
-  absl::StatusOr<Qwen35Spec> reparsed =
-      ParseQwen35Config(Qwen35SpecToConfigJson(spec), "spec");
+  absl::StatusOr<Qwen35Spec> reparsed = ParseQwen35Config(Qwen35SpecToConfigJson(spec), "spec");
   if (!reparsed.ok()) return reparsed.status();
   if (!(*reparsed == spec)) {
     return absl::InvalidArgumentError(

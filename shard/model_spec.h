@@ -64,17 +64,17 @@ struct TextSpec {
   int64_t num_kv_heads = 0;  // num_key_value_heads (Hkv)
   int64_t head_dim = 256;    // D
   // Gated DeltaNet.
-  int64_t num_k_heads = 16;   // linear_num_key_heads (Hk)
-  int64_t num_v_heads = 0;    // linear_num_value_heads (Hv), a multiple of Hk
-  int64_t head_k_dim = 128;   // linear_key_head_dim (dk)
-  int64_t head_v_dim = 128;   // linear_value_head_dim (dv)
+  int64_t num_k_heads = 16;      // linear_num_key_heads (Hk)
+  int64_t num_v_heads = 0;       // linear_num_value_heads (Hv), a multiple of Hk
+  int64_t head_k_dim = 128;      // linear_key_head_dim (dk)
+  int64_t head_v_dim = 128;      // linear_value_head_dim (dv)
   int64_t conv_kernel_size = 4;  // linear_conv_kernel_dim
 
   double rms_norm_eps = 1e-6;
   int64_t max_position_embeddings = 32768;
   std::vector<LayerKind> layer_types;  // [num_hidden_layers]
   RopeSpec rope;
-  bool tie_word_embeddings = false;  // top-level value wins over text_config's
+  bool tie_word_embeddings = false;    // top-level value wins over text_config's
   std::vector<int32_t> eos_token_ids;  // may be empty (fixtures carry null)
   std::optional<int32_t> bos_token_id;
   std::optional<int32_t> pad_token_id;

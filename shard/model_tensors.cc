@@ -105,8 +105,8 @@ std::vector<TensorDecl> ListQwen35Tensors(const Qwen35Spec& spec, bool include_v
   l.Add(prefix + "embed_tokens.weight", {t.vocab_size, t.hidden_size}, TensorPart::kEmbedding,
         TensorRole::kEmbedding);
   for (int64_t i = 0; i < t.num_hidden_layers; ++i) {
-    AddTextLayer(t, absl::StrCat(prefix, "layers.", i, "."),
-                 t.layer_types[static_cast<size_t>(i)], l);
+    AddTextLayer(t, absl::StrCat(prefix, "layers.", i, "."), t.layer_types[static_cast<size_t>(i)],
+                 l);
   }
   l.Add(prefix + "norm.weight", {t.hidden_size}, TensorPart::kNorm, TensorRole::kZeroCentredNorm);
   if (!t.tie_word_embeddings) {

@@ -24,15 +24,15 @@ enum class TensorPart : uint8_t {
 
 // How a tensor is initialised by the random-model writer (and what its values mean).
 enum class TensorRole : uint8_t {
-  kEmbedding,         // token embedding rows
-  kLinear,            // a Linear / Conv3d weight, fan-in = product of dims after the first
-  kZeroCentredNorm,   // RMSNorm weight applied as (1 + w)
-  kScaleNorm,         // gated RMSNorm weight or LayerNorm weight applied as w
-  kBias,              // a bias vector (vision) or a LayerNorm bias
-  kALog,              // linear_attn.A_log
-  kDtBias,            // linear_attn.dt_bias
-  kConv,              // linear_attn.conv1d.weight (depthwise causal conv)
-  kPositionEmbedding, // vision pos_embed
+  kEmbedding,          // token embedding rows
+  kLinear,             // a Linear / Conv3d weight, fan-in = product of dims after the first
+  kZeroCentredNorm,    // RMSNorm weight applied as (1 + w)
+  kScaleNorm,          // gated RMSNorm weight or LayerNorm weight applied as w
+  kBias,               // a bias vector (vision) or a LayerNorm bias
+  kALog,               // linear_attn.A_log
+  kDtBias,             // linear_attn.dt_bias
+  kConv,               // linear_attn.conv1d.weight (depthwise causal conv)
+  kPositionEmbedding,  // vision pos_embed
 };
 
 struct TensorDecl {

@@ -72,7 +72,8 @@ absl::Status WriteWeightsFile(const std::string& path, const RandomModelFile& fi
       const int64_t count = std::min(kChunkElements, n - first);
       GenerateRandomValues(t, seed, first, count, values.data());
       TPS_RETURN_IF_ERROR(ConvertElements(values.data(), DType::kF32, bytes.data(), dtype, count));
-      TPS_RETURN_IF_ERROR(writer->Write(bytes.data(), static_cast<size_t>(count) * DTypeSize(dtype)));
+      TPS_RETURN_IF_ERROR(
+          writer->Write(bytes.data(), static_cast<size_t>(count) * DTypeSize(dtype)));
     }
   }
   return writer->Finish();
@@ -155,9 +156,9 @@ int64_t RandomModelPlan::total_params() const {
 absl::StatusOr<RandomModelPlan> PlanRandomQwen35Model(const RandomModelOptions& options) {
   if (options.weight_dtype != DType::kBF16 && options.weight_dtype != DType::kF32 &&
       options.weight_dtype != DType::kF16) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "random model: weight dtype must be bf16, f16 or f32, got ",
-        std::string(DTypeName(options.weight_dtype))));
+    return absl::InvalidArgumentError(
+        absl::StrCat("random model: weight dtype must be bf16, f16 or f32, got ",
+                     std::string(DTypeName(options.weight_dtype))));
   }
   RandomModelPlan plan;
   if (options.spec.has_value()) {
@@ -214,8 +215,8 @@ absl::Status WriteRandomQwen35Model(const RandomModelOptions& options) {
     std::filesystem::remove(absl::StrCat(dir, "/", std::string(stale)), ec);
   }
 
-  TPS_RETURN_IF_ERROR(WriteTextFile(absl::StrCat(dir, "/config.json"),
-                                    Qwen35SpecToConfigJson(plan.spec)));
+  TPS_RETURN_IF_ERROR(
+      WriteTextFile(absl::StrCat(dir, "/config.json"), Qwen35SpecToConfigJson(plan.spec)));
   TPS_RETURN_IF_ERROR(WriteTextFile(absl::StrCat(dir, "/NOTICE.txt"), kNotice));
   nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
   for (const RandomModelFile& file : plan.files) {

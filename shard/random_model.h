@@ -29,8 +29,8 @@ namespace tpserve::shard {
 
 struct RandomModelOptions {
   std::string output_dir;  // created when missing; existing files of the same names are replaced
-  std::string preset = "0.8b";     // a Qwen35Preset name, used when `spec` is empty
-  std::optional<Qwen35Spec> spec;  // a custom spec (validated before anything is written)
+  std::string preset = "0.8b";        // a Qwen35Preset name, used when `spec` is empty
+  std::optional<Qwen35Spec> spec;     // a custom spec (validated before anything is written)
   DType weight_dtype = DType::kBF16;  // kBF16, kF16 or kF32
   uint64_t seed = 0;
   bool include_vision = true;  // false drops vision_config and the model.visual.* tensors

@@ -72,10 +72,10 @@ absl::StatusOr<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::Open(
     if (p == MAP_FAILED) return ErrnoStatus(errno, absl::StrCat("cannot map ", path));
     file->base_ = static_cast<const std::byte*>(p);
   }
-  TPS_ASSIGN_OR_RETURN(internal::ParsedHeader header,
-                       internal::ParseSafetensorsHeader(file->base_, file->size_, path,
-                                                        options.ignored_prefixes,
-                                                        options.max_header_bytes));
+  TPS_ASSIGN_OR_RETURN(
+      internal::ParsedHeader header,
+      internal::ParseSafetensorsHeader(file->base_, file->size_, path, options.ignored_prefixes,
+                                       options.max_header_bytes));
   file->metadata_ = std::move(header.metadata);
   for (internal::HeaderEntry& e : header.tensors) {
     Entry entry;

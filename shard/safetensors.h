@@ -42,12 +42,12 @@ std::string_view DTypeToSafetensors(DType dtype);
 // One tensor of a mapped file. Cheap to copy (a name, a shape and a shared_ptr).
 struct TensorInfo {
   std::string name;
-  std::string raw_dtype;       // as written in the header: "BF16", "F8_E4M3", ...
-  std::optional<DType> dtype;  // set when raw_dtype maps to an engine DType
-  std::vector<int64_t> shape;  // dim 0 outermost; may be empty (a scalar)
+  std::string raw_dtype;            // as written in the header: "BF16", "F8_E4M3", ...
+  std::optional<DType> dtype;       // set when raw_dtype maps to an engine DType
+  std::vector<int64_t> shape;       // dim 0 outermost; may be empty (a scalar)
   const std::byte* data = nullptr;  // first byte, inside the read-only mapping
   size_t byte_size = 0;
-  std::string file;  // path of the file that holds the tensor
+  std::string file;                              // path of the file that holds the tensor
   std::shared_ptr<const SafetensorsFile> owner;  // keeps `data` mapped
 
   int64_t num_elements() const;

@@ -22,11 +22,11 @@ struct DTypeRow {
 };
 
 constexpr DTypeRow kDTypes[] = {
-    {"F64", 8, std::nullopt},    {"F32", 4, DType::kF32},      {"F16", 2, DType::kF16},
-    {"BF16", 2, DType::kBF16},   {"I64", 8, DType::kI64},      {"I32", 4, DType::kI32},
-    {"I16", 2, std::nullopt},    {"I8", 1, std::nullopt},      {"U8", 1, DType::kU8},
-    {"U16", 2, std::nullopt},    {"U32", 4, std::nullopt},     {"U64", 8, std::nullopt},
-    {"BOOL", 1, std::nullopt},   {"F8_E4M3", 1, std::nullopt}, {"F8_E5M2", 1, std::nullopt},
+    {"F64", 8, std::nullopt},  {"F32", 4, DType::kF32},      {"F16", 2, DType::kF16},
+    {"BF16", 2, DType::kBF16}, {"I64", 8, DType::kI64},      {"I32", 4, DType::kI32},
+    {"I16", 2, std::nullopt},  {"I8", 1, std::nullopt},      {"U8", 1, DType::kU8},
+    {"U16", 2, std::nullopt},  {"U32", 4, std::nullopt},     {"U64", 8, std::nullopt},
+    {"BOOL", 1, std::nullopt}, {"F8_E4M3", 1, std::nullopt}, {"F8_E5M2", 1, std::nullopt},
 };
 
 constexpr size_t kMaxRank = 16;
@@ -76,18 +76,17 @@ int64_t TensorInfo::num_elements() const {
 
 absl::StatusOr<DType> TensorInfo::RequireDType() const {
   if (dtype.has_value()) return *dtype;
-  return absl::InvalidArgumentError(absl::StrCat(file, ": tensor '", Shorten(name), "': dtype ",
-                                                 raw_dtype, " is not supported"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(file, ": tensor '", Shorten(name), "': dtype ", raw_dtype, " is not supported"));
 }
 
 std::string TensorInfo::Describe() const { return absl::StrCat(raw_dtype, ShapeString(shape)); }
 
 namespace internal {
 
-absl::StatusOr<ParsedHeader> ParseSafetensorsHeader(const std::byte* bytes, size_t size,
-                                                    std::string_view source_view,
-                                                    const std::vector<std::string>& ignored_prefixes,
-                                                    size_t max_header_bytes) {
+absl::StatusOr<ParsedHeader> ParseSafetensorsHeader(
+    const std::byte* bytes, size_t size, std::string_view source_view,
+    const std::vector<std::string>& ignored_prefixes, size_t max_header_bytes) {
   const std::string source(source_view);
   auto error = [&source](auto&&... parts) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", parts...));

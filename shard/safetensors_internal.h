@@ -30,10 +30,9 @@ struct ParsedHeader {
 
 // Validates the first `size` bytes of a file (`bytes` may be null when size is 0). Every failure
 // is InvalidArgument "<source>: ...".
-absl::StatusOr<ParsedHeader> ParseSafetensorsHeader(const std::byte* bytes, size_t size,
-                                                    std::string_view source,
-                                                    const std::vector<std::string>& ignored_prefixes,
-                                                    size_t max_header_bytes);
+absl::StatusOr<ParsedHeader> ParseSafetensorsHeader(
+    const std::byte* bytes, size_t size, std::string_view source,
+    const std::vector<std::string>& ignored_prefixes, size_t max_header_bytes);
 
 }  // namespace tpserve::shard::internal
 

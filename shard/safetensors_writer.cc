@@ -27,9 +27,9 @@ absl::StatusOr<std::string> SafetensorsWriter::BuildHeader(
   size_t offset = 0;
   for (const SafetensorsTensorDecl& t : tensors) {
     if (t.name.empty() || t.name == "__metadata__" || !seen.insert(t.name).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("safetensors writer: tensor name '", t.name, "' is empty, reserved or "
-                       "repeated"));
+      return absl::InvalidArgumentError(absl::StrCat("safetensors writer: tensor name '", t.name,
+                                                     "' is empty, reserved or "
+                                                     "repeated"));
     }
     const std::optional<size_t> elem = SafetensorsDTypeSize(t.dtype);
     if (!elem.has_value()) {
@@ -43,7 +43,8 @@ absl::StatusOr<std::string> SafetensorsWriter::BuildHeader(
             absl::StrCat("safetensors writer: tensor '", t.name, "': bad shape"));
       }
     }
-    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
     offset += n;
   }
   std::string text = header.dump();
@@ -87,9 +88,9 @@ absl::Status SafetensorsWriter::Write(const void* data, size_t bytes) {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": write after Finish"));
   }
   if (bytes > data_bytes_ - written_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path_, ": ", bytes, " more bytes than the ", data_bytes_ - written_,
-                     " the declared tensors still hold"));
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": ", bytes, " more bytes than the ",
+                                                      data_bytes_ - written_,
+                                                      " the declared tensors still hold"));
   }
   if (bytes > 0 && std::fwrite(data, 1, bytes, file_) != bytes) return IoError("cannot write");
   written_ += bytes;
@@ -99,8 +100,8 @@ absl::Status SafetensorsWriter::Write(const void* data, size_t bytes) {
 absl::Status SafetensorsWriter::Finish() {
   if (file_ == nullptr) return absl::FailedPreconditionError(absl::StrCat(path_, ": finished"));
   if (written_ != data_bytes_) {
-    return absl::FailedPreconditionError(absl::StrCat(path_, ": ", written_, " of ", data_bytes_,
-                                                      " data bytes written"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, ": ", written_, " of ", data_bytes_, " data bytes written"));
   }
   std::FILE* f = file_;
   file_ = nullptr;

@@ -39,8 +39,7 @@ absl::Status TensorError(const TensorInfo& t, std::string_view problem) {
 
 absl::Status CheckRange(const TensorInfo& t, int dim, int64_t begin, int64_t end) {
   if (dim < 0 || static_cast<size_t>(dim) >= t.shape.size()) {
-    return TensorError(t, absl::StrCat("dim ", dim, " is out of range for rank ",
-                                       t.shape.size()));
+    return TensorError(t, absl::StrCat("dim ", dim, " is out of range for rank ", t.shape.size()));
   }
   const int64_t size = t.shape[static_cast<size_t>(dim)];
   if (begin < 0 || end < begin || end > size) {
@@ -122,8 +121,7 @@ absl::StatusOr<MappedTensorView> ReshapedView(const TensorInfo& t, const ops::Sh
   return MakeView(t, t.data, shape);
 }
 
-absl::StatusOr<int64_t> SliceNumElements(const TensorInfo& t, int dim, int64_t begin,
-                                         int64_t end) {
+absl::StatusOr<int64_t> SliceNumElements(const TensorInfo& t, int dim, int64_t begin, int64_t end) {
   TPS_RETURN_IF_ERROR(CheckRange(t, dim, begin, end));
   int64_t n = end - begin;
   for (size_t i = 0; i < t.shape.size(); ++i) {

@@ -272,7 +272,7 @@ TEST_P(GoldenTest, StepThatDoesNotContinueTheSequenceIsRejected) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GoldenTest, ::testing::ValuesIn(testing::GoldenModelNames()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // A bf16 KV cache rounds keys and values to 8 mantissa bits; the logits move by far more than the
 // f32 bound, so this states the bound measured on the bf16 model and checks greedy tokens survive.

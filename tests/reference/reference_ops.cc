@@ -200,7 +200,7 @@ Vec GatedDeltaNet(const Vec& q, const Vec& k, const Vec& v, const Vec& g, const 
   const int64_t ratio = v_heads / k_heads;
   for (size_t s = 0; s + 1 < seq_starts.size(); ++s) {
     for (int64_t j = 0; j < v_heads; ++j) {
-      double* S = state.data() + (int64_t{slots[s]} * v_heads + j) * dk * dv;  // [dk, dv]
+      double* st = state.data() + (int64_t{slots[s]} * v_heads + j) * dk * dv;  // [dk, dv]
       const int64_t kh = j / ratio;
       for (int64_t t = seq_starts[s]; t < seq_starts[s + 1]; ++t) {
         const double* qt = q.data() + (t * k_heads + kh) * dk;
@@ -208,17 +208,17 @@ Vec GatedDeltaNet(const Vec& q, const Vec& k, const Vec& v, const Vec& g, const 
         const double* vt = v.data() + (t * v_heads + j) * dv;
         const double decay = std::exp(g[U(t * v_heads + j)]);
         const double b = beta[U(t * v_heads + j)];
-        for (int64_t i = 0; i < dk * dv; ++i) S[i] *= decay;  // S ← exp(g)·S
+        for (int64_t i = 0; i < dk * dv; ++i) st[i] *= decay;  // S ← exp(g)·S
         for (int64_t c = 0; c < dv; ++c) {
           double sk = 0.0;  // (Sᵀk)[c]
-          for (int64_t r = 0; r < dk; ++r) sk += S[r * dv + c] * kt[r];
+          for (int64_t r = 0; r < dk; ++r) sk += st[r * dv + c] * kt[r];
           const double e = vt[c] - sk;
-          for (int64_t r = 0; r < dk; ++r) S[r * dv + c] += kt[r] * b * e;  // S += k (βe)ᵀ
+          for (int64_t r = 0; r < dk; ++r) st[r * dv + c] += kt[r] * b * e;  // S += k (βe)ᵀ
         }
         double* o = out.data() + (t * v_heads + j) * dv;
         for (int64_t c = 0; c < dv; ++c) {
           double acc = 0.0;  // (Sᵀq)[c]
-          for (int64_t r = 0; r < dk; ++r) acc += S[r * dv + c] * qt[r];
+          for (int64_t r = 0; r < dk; ++r) acc += st[r * dv + c] * qt[r];
           o[c] = acc;
         }
       }

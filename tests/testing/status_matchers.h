@@ -28,6 +28,16 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
                                        result_listener);
 }
 
+// StatusIs(code): matches a Status or StatusOr with that code, whatever the message.
+MATCHER_P(StatusIs, code, "") {
+  const absl::Status& s = ::tpserve::testing::GetStatus(arg);
+  if (s.code() != code) {
+    *result_listener << "status is " << s.ToString();
+    return false;
+  }
+  return true;
+}
+
 }  // namespace tpserve::testing
 
 #define TPS_TESTING_CONCAT_INNER_(a, b) a##b

@@ -112,6 +112,10 @@ void DecodeArgs(benchmark::internal::Benchmark* b) {
   }
   // A hot-cache reference point and f16 weights.
   b->Args({1, 3584, 1024, static_cast<int64_t>(DType::kBF16), 2, 1, 1});
+  for (int64_t m : {4, 8, 16}) {
+    b->Args({m, 3584, 1024, static_cast<int64_t>(DType::kBF16), 2, 1, 1});
+    b->Args({m, 3584, 1024, static_cast<int64_t>(DType::kF32), 2, 1, 1});
+  }
   b->Args({1, 3584, 1024, static_cast<int64_t>(DType::kF16), 2, 1, 0});
 }
 

@@ -116,12 +116,26 @@ class Runner {
     o_.assign(static_cast<size_t>(group_ * kQueryBlock * d_), 0.0f);
     m_.assign(static_cast<size_t>(group_ * kQueryBlock), -std::numeric_limits<float>::infinity());
     l_.assign(static_cast<size_t>(group_ * kQueryBlock), 0.0f);
-    scores_.resize(static_cast<size_t>(kQueryBlock * bs));
+    scores_.resize(static_cast<size_t>(std::max(kQueryBlock, group_) * bs));
     for (int64_t j0 = 0; j0 < key_end; j0 += bs) {
       const int64_t row0 = BlockTableAt(a_.block_tables, it.seq, j0 / bs) * bs;
       const int64_t nk = std::min(bs, key_end - j0);
       const void* kb = a_.k_cache.At(row0, it.kvh);
       const void* vb = a_.v_cache.At(row0, it.kvh);
+      if (nq == 1) {
+        // One query token (decode): the group's heads are rows with q stride stride(1), so
+        // every cache row loaded serves all of them.
+        const int64_t last = a_.causal ? offset + it.i0 : ctx - 1;
+        float* scores = scores_.data();
+        kt_.attn_scores(static_cast<const float*>(a_.q.At(t0 + it.i0, it.kvh * group_)), group_,
+                        a_.q.stride(1), kb, ktype_, a_.k_cache.stride(0), nk, d_, a_.scale, scores);
+        for (int64_t g = 0; g < group_; ++g) {
+          UpdateRow(scores + g * nk, nk, std::min(nk, last - j0 + 1), g * kQueryBlock);
+        }
+        kt_.attn_accumulate(scores, group_, vb, vtype_, a_.v_cache.stride(0), nk, d_, o_.data(),
+                            kQueryBlock * d_);
+        continue;
+      }
       for (int64_t g = 0; g < group_; ++g) {
         const int64_t h = it.kvh * group_ + g;
         float* scores = scores_.data();
@@ -160,11 +174,7 @@ class Runner {
     float& m = m_[static_cast<size_t>(r)];
     float& l = l_[static_cast<size_t>(r)];
     const float m_new = std::max(m, mx);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < valid; ++j) {
-      row[j] = std::exp(row[j] - m_new);
-      sum += row[j];
-    }
+    const float sum = kt_.exp_sum(row, valid, m_new);
     std::fill(row + valid, row + nk, 0.0f);
     if (m_new != m) {
       const float corr = std::exp(m - m_new);  // 0 on the first block (m = -inf)

@@ -130,10 +130,10 @@ class Runner {
     kt_.gemm(p, gemm_scratch_);
   }
 
-  // Rows [tc, tc + L) of value head j, updating `s` [dk, dv].
-  void Chunk(int64_t tc, int64_t L, int64_t j, float* s) {
+  // Rows [tc, tc + len) of value head j, updating `s` [dk, dv].
+  void Chunk(int64_t tc, int64_t len, int64_t j, float* s) {
     const int64_t dk = dk_, dv = dv_, ldr = dv + dk;
-    Reserve(L);
+    Reserve(len);
     const int64_t kh = j / ratio_;
     const auto* q = static_cast<const float*>(a_.q.At(tc, kh));
     const auto* k = static_cast<const float*>(a_.k.At(tc, kh));
@@ -141,77 +141,77 @@ class Runner {
     const int64_t q_rs = a_.q.stride(0), k_rs = a_.k.stride(0), v_rs = a_.v.stride(0);
     auto* out = static_cast<float*>(a_.out.At(tc, j));
     const int64_t o_rs = a_.out.stride(0);
-    float *G = G_.data(), *eG = eG_.data(), *beta = beta_.data(), *Kt = Kt_.data();
-    float *A = A_.data(), *P = P_.data(), *R = R_.data(), *Vn = Vn_.data(), *Kd = Kd_.data();
+    float *cum = cum_.data(), *exp_cum = exp_cum_.data(), *beta = beta_.data(), *k_trans = k_trans_.data();
+    float *a_mat = a_mat_.data(), *p_mat = p_mat_.data(), *rhs = rhs_.data(), *v_new = v_new_.data(), *k_decay = k_decay_.data();
 
     float acc = 0.0f;
-    for (int64_t i = 0; i < L; ++i) {
+    for (int64_t i = 0; i < len; ++i) {
       acc += *static_cast<const float*>(a_.g.At(tc + i, j));
-      G[i] = acc;
-      eG[i] = std::exp(acc);
+      cum[i] = acc;
+      exp_cum[i] = std::exp(acc);
       beta[i] = *static_cast<const float*>(a_.beta.At(tc + i, j));
     }
-    for (int64_t i = 0; i < L; ++i) {
-      for (int64_t c = 0; c < dk; ++c) Kt[c * L + i] = k[i * k_rs + c];
+    for (int64_t i = 0; i < len; ++i) {
+      for (int64_t c = 0; c < dk; ++c) k_trans[c * len + i] = k[i * k_rs + c];
     }
-    // A = strict_lower(diag(β) K Kᵀ ⊙ Γ), P = (Q Kᵀ ⊙ Γ) lower with the diagonal.
-    Gemm(L, L, dk, k, k_rs, 1, Kt, L, A, L, false);
-    Gemm(L, L, dk, q, q_rs, 1, Kt, L, P, L, false);
-    for (int64_t i = 0; i < L; ++i) {
-      for (int64_t jj = 0; jj < L; ++jj) {
-        const float decay = jj <= i ? std::exp(G[i] - G[jj]) : 0.0f;
-        A[i * L + jj] = jj < i ? beta[i] * A[i * L + jj] * decay : 0.0f;
-        P[i * L + jj] *= decay;
+    // a_mat = strict_lower(diag(β) K Kᵀ ⊙ Γ), p_mat = (Q Kᵀ ⊙ Γ) lower with the diagonal.
+    Gemm(len, len, dk, k, k_rs, 1, k_trans, len, a_mat, len, false);
+    Gemm(len, len, dk, q, q_rs, 1, k_trans, len, p_mat, len, false);
+    for (int64_t i = 0; i < len; ++i) {
+      for (int64_t jj = 0; jj < len; ++jj) {
+        const float decay = jj <= i ? std::exp(cum[i] - cum[jj]) : 0.0f;
+        a_mat[i * len + jj] = jj < i ? beta[i] * a_mat[i * len + jj] * decay : 0.0f;
+        p_mat[i * len + jj] *= decay;
       }
     }
-    // R = [βV | β e^G K], then forward substitution with the unit lower-triangular I + A.
-    for (int64_t i = 0; i < L; ++i) {
-      float* r = R + i * ldr;
+    // rhs = [βV | β e^cum K], then forward substitution with the unit lower-triangular I + a_mat.
+    for (int64_t i = 0; i < len; ++i) {
+      float* r = rhs + i * ldr;
       for (int64_t c = 0; c < dv; ++c) r[c] = beta[i] * v[i * v_rs + c];
-      const float bk = beta[i] * eG[i];
+      const float bk = beta[i] * exp_cum[i];
       for (int64_t c = 0; c < dk; ++c) r[dv + c] = bk * k[i * k_rs + c];
       for (int64_t jj = 0; jj < i; ++jj) {
-        const float aij = A[i * L + jj];
-        if (aij != 0.0f) kt_.axpy(-aij, R + jj * ldr, r, ldr);
+        const float aij = a_mat[i * len + jj];
+        if (aij != 0.0f) kt_.axpy(-aij, rhs + jj * ldr, r, ldr);
       }
     }
     // V' = U − W S.
-    Gemm(L, dv, dk, R + dv, ldr, 1, s, dv, Vn, dv, false);
-    for (int64_t i = 0; i < L; ++i) {
-      for (int64_t c = 0; c < dv; ++c) Vn[i * dv + c] = R[i * ldr + c] - Vn[i * dv + c];
+    Gemm(len, dv, dk, rhs + dv, ldr, 1, s, dv, v_new, dv, false);
+    for (int64_t i = 0; i < len; ++i) {
+      for (int64_t c = 0; c < dv; ++c) v_new[i * dv + c] = rhs[i * ldr + c] - v_new[i * dv + c];
     }
-    // O = diag(e^G) Q S + P V'.
-    Gemm(L, dv, dk, q, q_rs, 1, s, dv, out, o_rs, false);
-    for (int64_t i = 0; i < L; ++i) kt_.scale(eG[i], out + i * o_rs, dv);
-    Gemm(L, dv, L, P, L, 1, Vn, dv, out, o_rs, true);
-    // S ← e^{G_last} S + (diag(e^{G_last − G}) K)ᵀ V'.
-    const float g_last = G[L - 1];
-    for (int64_t i = 0; i < L; ++i) {
-      const float f = std::exp(g_last - G[i]);
-      for (int64_t c = 0; c < dk; ++c) Kd[i * dk + c] = f * k[i * k_rs + c];
+    // O = diag(e^cum) Q S + p_mat V'.
+    Gemm(len, dv, dk, q, q_rs, 1, s, dv, out, o_rs, false);
+    for (int64_t i = 0; i < len; ++i) kt_.scale(exp_cum[i], out + i * o_rs, dv);
+    Gemm(len, dv, len, p_mat, len, 1, v_new, dv, out, o_rs, true);
+    // S ← e^{G_last} S + (diag(e^{G_last − cum}) K)ᵀ V'.
+    const float g_last = cum[len - 1];
+    for (int64_t i = 0; i < len; ++i) {
+      const float f = std::exp(g_last - cum[i]);
+      for (int64_t c = 0; c < dk; ++c) k_decay[i * dk + c] = f * k[i * k_rs + c];
     }
     kt_.scale(std::exp(g_last), s, dk * dv);
-    Gemm(dk, dv, L, Kd, 1, dk, Vn, dv, s, dv, true);
+    Gemm(dk, dv, len, k_decay, 1, dk, v_new, dv, s, dv, true);
   }
 
-  void Reserve(int64_t L) {
+  void Reserve(int64_t len) {
     const auto sz = [](int64_t x) { return static_cast<size_t>(x); };
-    G_.resize(sz(L));
-    eG_.resize(sz(L));
-    beta_.resize(sz(L));
-    Kt_.resize(sz(dk_ * L));
-    A_.resize(sz(L * L));
-    P_.resize(sz(L * L));
-    R_.resize(sz(L * (dv_ + dk_)));
-    Vn_.resize(sz(L * dv_));
-    Kd_.resize(sz(L * dk_));
+    cum_.resize(sz(len));
+    exp_cum_.resize(sz(len));
+    beta_.resize(sz(len));
+    k_trans_.resize(sz(dk_ * len));
+    a_mat_.resize(sz(len * len));
+    p_mat_.resize(sz(len * len));
+    rhs_.resize(sz(len * (dv_ + dk_)));
+    v_new_.resize(sz(len * dv_));
+    k_decay_.resize(sz(len * dk_));
     if (gemm_scratch_ == nullptr) gemm_scratch_ = ThreadScratch(kt_.gemm_scratch_floats);
   }
 
   const GatedDeltaNetArgs& a_;
   const isa::KernelTable& kt_;
   const int64_t dk_, dv_, ratio_, chunk_;
-  std::vector<float> G_, eG_, beta_, Kt_, A_, P_, R_, Vn_, Kd_;
+  std::vector<float> cum_, exp_cum_, beta_, k_trans_, a_mat_, p_mat_, rhs_, v_new_, k_decay_;
   float* gemm_scratch_ = nullptr;
 };
 

@@ -100,6 +100,9 @@ struct KernelTable {
   void (*attn_accumulate)(const float* p, int64_t nq, const void* v, ElemType vtype,
                           int64_t v_stride, int64_t nk, int64_t d, float* o, int64_t o_stride);
 
+  //   x[i] = exp(x[i] − shift) for i < n; returns Σ x[i] (a softmax numerator and its sum).
+  float (*exp_sum)(float* x, int64_t n, float shift);
+
   // The gated delta rule recurrence (see DeltaRuleProblem).
   void (*delta_rule)(const DeltaRuleProblem& p);
 };
@@ -118,6 +121,7 @@ extern const KernelTable kAvx512Kernels;  // matmul_avx512.cc
                   int64_t k_stride, int64_t nk, int64_t d, float scale, float* scores);           \
   void AttnAccumulate(const float* p, int64_t nq, const void* v, ElemType vtype, int64_t v_stride, \
                       int64_t nk, int64_t d, float* o, int64_t o_stride);                         \
+  float ExpSum(float* x, int64_t n, float shift);                                                 \
   void DeltaRule(const DeltaRuleProblem& p);
 namespace avx2 {
 TPS_DECLARE_VEC_KERNELS

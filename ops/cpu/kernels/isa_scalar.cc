@@ -116,6 +116,15 @@ void AttnAccumulate(const float* p, int64_t nq, const void* v, ElemType vtype, i
   }
 }
 
+float ExpSum(float* x, int64_t n, float shift) {
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
 void DeltaRule(const DeltaRuleProblem& p) {
   thread_local std::vector<float> ks_buf;
   ks_buf.resize(static_cast<size_t>(p.dv));
@@ -156,6 +165,7 @@ const KernelTable kScalarKernels = {
     /*scale=*/Scale,
     /*attn_scores=*/AttnScores,
     /*attn_accumulate=*/AttnAccumulate,
+    /*exp_sum=*/ExpSum,
     /*delta_rule=*/DeltaRule,
 };
 

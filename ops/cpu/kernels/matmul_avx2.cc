@@ -313,6 +313,7 @@ const KernelTable kAvx2Kernels = {
     /*scale=*/avx2::Scale,
     /*attn_scores=*/avx2::AttnScores,
     /*attn_accumulate=*/avx2::AttnAccumulate,
+    /*exp_sum=*/avx2::ExpSum,
     /*delta_rule=*/avx2::DeltaRule,
 };
 

@@ -153,7 +153,8 @@ void RowsTyped(const MatMulProblem& p, int64_t n_begin, int64_t n_end) {
     // Few x rows: eight weight rows give enough independent FMA chains.
     for (; j + 8 <= n_end; j += 8) RowsBlock<T, 8>(p, j);
   }
-  for (; j + 4 <= n_end; j += 4) RowsBlock<T, 4>(p, j);
+  for (; j + 6 <= n_end; j += 6) RowsBlock<T, 6>(p, j);
+  for (; j + 2 <= n_end; j += 2) RowsBlock<T, 2>(p, j);
   for (; j < n_end; ++j) RowsBlock<T, 1>(p, j);
 }
 
@@ -405,6 +406,7 @@ const KernelTable kAvx512Kernels = {
     /*scale=*/avx512::Scale,
     /*attn_scores=*/avx512::AttnScores,
     /*attn_accumulate=*/avx512::AttnAccumulate,
+    /*exp_sum=*/avx512::ExpSum,
     /*delta_rule=*/avx512::DeltaRule,
 };
 

@@ -1,5 +1,6 @@
 #include "ops/cpu/kernels/validate.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -46,12 +47,53 @@ void ByteRange(const ConstTensorView& v, uintptr_t* lo, uintptr_t* hi) {
   *hi = base + static_cast<uintptr_t>((max_off + 1) * es);
 }
 
+// Whether base + Σ k_d·stride_d == 0 has a solution with lo_d ≤ k_d ≤ hi_d, for strides sorted
+// descending and nested (each larger than the reach of all smaller ones), so at most two values of
+// k_d can leave a remainder the smaller dims can still cancel.
+struct Axis {
+  int64_t stride, lo, hi;
+};
+
+bool Reachable(int64_t delta, const std::vector<Axis>& axes, size_t d) {
+  if (d == axes.size()) return delta == 0;
+  const Axis& ax = axes[d];
+  const int64_t q = delta / ax.stride;  // truncates toward 0
+  for (int64_t k : {q - 1, q, q + 1}) {
+    if (k >= ax.lo && k <= ax.hi && Reachable(delta - k * ax.stride, axes, d + 1)) return true;
+  }
+  return false;
+}
+
+// True when a and b provably share no element: same dtype and strides, nested strides, and no
+// index difference maps one base onto the other (the halves of a fused projection output).
+bool ProvablyDisjoint(const ConstTensorView& a, const ConstTensorView& b) {
+  if (a.dtype != b.dtype || a.rank() != b.rank()) return false;
+  const auto es = static_cast<int64_t>(a.element_size());
+  const int64_t bytes = static_cast<int64_t>(reinterpret_cast<uintptr_t>(b.data) -
+                                             reinterpret_cast<uintptr_t>(a.data));
+  if (bytes % es != 0) return false;
+  std::vector<Axis> axes;
+  for (int i = 0; i < a.rank(); ++i) {
+    if (a.dim(i) <= 1 && b.dim(i) <= 1) continue;
+    if (a.stride(i) != b.stride(i) || a.stride(i) <= 0) return false;
+    axes.push_back({a.stride(i), -(b.dim(i) - 1), a.dim(i) - 1});
+  }
+  std::sort(axes.begin(), axes.end(), [](const Axis& x, const Axis& y) { return x.stride > y.stride; });
+  int64_t reach = 0;  // max |Σ k_e·stride_e| over the smaller dims
+  for (size_t d = axes.size(); d-- > 0;) {
+    if (axes[d].stride <= reach) return false;
+    reach += std::max(-axes[d].lo, axes[d].hi) * axes[d].stride;
+  }
+  return !Reachable(bytes / es, axes, 0);
+}
+
 bool Overlap(const ConstTensorView& a, const ConstTensorView& b) {
   if (a.data == nullptr || b.data == nullptr) return false;
   uintptr_t alo, ahi, blo, bhi;
   ByteRange(a, &alo, &ahi);
   ByteRange(b, &blo, &bhi);
-  return alo < bhi && blo < ahi;
+  if (alo >= bhi || blo >= ahi) return false;
+  return !ProvablyDisjoint(a, b);
 }
 
 }  // namespace

@@ -67,23 +67,78 @@ inline float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// {Σa, Σb, Σc, Σd}.
+inline __m128 Reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 v = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+}
+
+// scores for G queries and four keys at a time (independent FMA chains even for one query).
 template <ElemType T, int G>
 void ScoresGroup(const float* q, int64_t q_stride, const void* k, int64_t k_stride, int64_t nk,
                  int64_t d, float scale, float* scores) {
-  for (int64_t r = 0; r < nk; ++r) {
-    const void* kr = static_cast<const char*>(k) + r * k_stride * (T == ElemType::kF32 ? 4 : 2);
-    __m256 acc[G];
+  constexpr int kKr = 4;
+  const int64_t row_bytes = k_stride * (T == ElemType::kF32 ? 4 : 2);
+  const __m128 vscale = _mm_set1_ps(scale);
+  int64_t r = 0;
+  for (; r + kKr <= nk; r += kKr) {
+    const char* kr = static_cast<const char*>(k) + r * row_bytes;
+    __m256 acc[G][kKr];
+#pragma GCC unroll 2
+    for (int i = 0; i < G; ++i) {
 #pragma GCC unroll 4
+      for (int j = 0; j < kKr; ++j) acc[i][j] = _mm256_setzero_ps();
+    }
+    for (int64_t c = 0; c < d; c += 8) {
+      const int64_t cnt = d - c;
+      __m256 kv[kKr];
+#pragma GCC unroll 4
+      for (int j = 0; j < kKr; ++j) kv[j] = LoadPartial<T>(kr + j * row_bytes, c, cnt);
+#pragma GCC unroll 2
+      for (int i = 0; i < G; ++i) {
+        const __m256 qv = LoadF(q + i * q_stride + c, cnt);
+#pragma GCC unroll 4
+        for (int j = 0; j < kKr; ++j) acc[i][j] = _mm256_fmadd_ps(qv, kv[j], acc[i][j]);
+      }
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < G; ++i) {
+      _mm_storeu_ps(scores + i * nk + r,
+                    _mm_mul_ps(vscale, Reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3])));
+    }
+  }
+  for (; r < nk; ++r) {
+    const char* kr = static_cast<const char*>(k) + r * row_bytes;
+    __m256 acc[G];
+#pragma GCC unroll 2
     for (int i = 0; i < G; ++i) acc[i] = _mm256_setzero_ps();
     for (int64_t c = 0; c < d; c += 8) {
       const int64_t cnt = d - c;
       const __m256 kv = LoadPartial<T>(kr, c, cnt);
-#pragma GCC unroll 4
+#pragma GCC unroll 2
       for (int i = 0; i < G; ++i) acc[i] = _mm256_fmadd_ps(LoadF(q + i * q_stride + c, cnt), kv, acc[i]);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 2
     for (int i = 0; i < G; ++i) scores[i * nk + r] = scale * HorizontalSum(acc[i]);
   }
+}
+
+// exp(x) for x ≤ 0 (Cephes expf; inputs below -87 clamp to exp(-87) ≈ 1.6e-38).
+inline __m256 Exp(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
 template <ElemType T>
@@ -98,23 +153,35 @@ void ScoresTyped(const float* q, int64_t nq, int64_t q_stride, const void* k, in
   }
 }
 
+// o_i[c, c + 16) += Σ_r p[i][r] v_r[c, c + 16): two column vectors at a time.
 template <ElemType T, int G>
 void AccumulateGroup(const float* p, int64_t nk, const void* v, int64_t v_stride, int64_t d,
                      float* o, int64_t o_stride) {
   const int64_t row_bytes = v_stride * (T == ElemType::kF32 ? 4 : 2);
-  for (int64_t c = 0; c < d; c += 8) {
-    const int64_t cnt = d - c;
-    __m256 acc[G];
+  for (int64_t c = 0; c < d; c += 16) {
+    const int64_t n0 = d - c, n1 = d - c - 8;
+    __m256 acc[G][2];
 #pragma GCC unroll 4
-    for (int i = 0; i < G; ++i) acc[i] = LoadF(o + i * o_stride + c, cnt);
+    for (int i = 0; i < G; ++i) {
+      acc[i][0] = LoadF(o + i * o_stride + c, n0);
+      acc[i][1] = n1 > 0 ? LoadF(o + i * o_stride + c + 8, n1) : _mm256_setzero_ps();
+    }
     const char* vr = static_cast<const char*>(v);
     for (int64_t r = 0; r < nk; ++r, vr += row_bytes) {
-      const __m256 vv = LoadPartial<T>(vr, c, cnt);
+      const __m256 v0 = LoadPartial<T>(vr, c, n0);
+      const __m256 v1 = n1 > 0 ? LoadPartial<T>(vr, c + 8, n1) : _mm256_setzero_ps();
 #pragma GCC unroll 4
-      for (int i = 0; i < G; ++i) acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(p[i * nk + r]), vv, acc[i]);
+      for (int i = 0; i < G; ++i) {
+        const __m256 pr = _mm256_set1_ps(p[i * nk + r]);
+        acc[i][0] = _mm256_fmadd_ps(pr, v0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(pr, v1, acc[i][1]);
+      }
     }
 #pragma GCC unroll 4
-    for (int i = 0; i < G; ++i) StoreF(o + i * o_stride + c, acc[i], cnt);
+    for (int i = 0; i < G; ++i) {
+      StoreF(o + i * o_stride + c, acc[i][0], n0);
+      if (n1 > 0) StoreF(o + i * o_stride + c + 8, acc[i][1], n1);
+    }
   }
 }
 
@@ -155,6 +222,26 @@ void Scale(float alpha, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(a, _mm256_loadu_ps(y + i)));
   for (; i < n; ++i) y[i] *= alpha;
+}
+
+float ExpSum(float* x, int64_t n, float shift) {
+  const __m256 vs = _mm256_set1_ps(shift);
+  __m256 sum = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = Exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
+    _mm256_storeu_ps(x + i, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  if (i < n) {
+    alignas(32) float tmp[8];
+    _mm256_store_ps(tmp, Exp(_mm256_sub_ps(LoadF(x + i, n - i), vs)));
+    for (int64_t j = 0; j < n - i; ++j) {
+      x[i + j] = tmp[j];
+    }
+    sum = _mm256_add_ps(sum, LoadF(tmp, n - i));
+  }
+  return HorizontalSum(sum);
 }
 
 void AttnScores(const float* q, int64_t nq, int64_t q_stride, const void* k, ElemType ktype,

@@ -34,12 +34,55 @@ inline __m512 LoadMasked(const void* base, int64_t i, __mmask16 m) {
   }
 }
 
-// scores[i * nk + r] for a group of G queries, one key row at a time.
+// Horizontal sums of four vectors: {Σa, Σb, Σc, Σd}.
+inline __m128 Reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  // Fold 512 → 256 bits per input, pairing inputs into one register: [a.lo+a.hi | b.lo+b.hi].
+  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
+  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xee));
+  // Lane L of s now holds four partial sums of input L.
+  __m512 s = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xdd));
+  s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x4e));
+  s = _mm512_add_ps(s, _mm512_permute_ps(s, 0xb1));
+  return _mm512_castps512_ps128(_mm512_maskz_compress_ps(0x1111, s));
+}
+
+// scores[i * nk + r] for a group of G queries and KR keys at a time (independent FMA chains even
+// for a single decode query).
 template <ElemType T, int G>
 void ScoresGroup(const float* q, int64_t q_stride, const void* k, int64_t k_stride, int64_t nk,
                  int64_t d, float scale, float* scores) {
-  for (int64_t r = 0; r < nk; ++r) {
-    const void* kr = static_cast<const char*>(k) + r * k_stride * (T == ElemType::kF32 ? 4 : 2);
+  constexpr int kKr = 4;
+  const int64_t row_bytes = k_stride * (T == ElemType::kF32 ? 4 : 2);
+  const __m128 vscale = _mm_set1_ps(scale);
+  int64_t r = 0;
+  for (; r + kKr <= nk; r += kKr) {
+    const char* kr = static_cast<const char*>(k) + r * row_bytes;
+    __m512 acc[G][kKr];
+#pragma GCC unroll 4
+    for (int i = 0; i < G; ++i) {
+#pragma GCC unroll 4
+      for (int j = 0; j < kKr; ++j) acc[i][j] = _mm512_setzero_ps();
+    }
+    for (int64_t c = 0; c < d; c += 16) {
+      const __mmask16 m = TailMask(d - c);
+      __m512 kv[kKr];
+#pragma GCC unroll 4
+      for (int j = 0; j < kKr; ++j) kv[j] = LoadMasked<T>(kr + j * row_bytes, c, m);
+#pragma GCC unroll 4
+      for (int i = 0; i < G; ++i) {
+        const __m512 qv = _mm512_maskz_loadu_ps(m, q + i * q_stride + c);
+#pragma GCC unroll 4
+        for (int j = 0; j < kKr; ++j) acc[i][j] = _mm512_fmadd_ps(qv, kv[j], acc[i][j]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < G; ++i) {
+      _mm_storeu_ps(scores + i * nk + r,
+                    _mm_mul_ps(vscale, Reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3])));
+    }
+  }
+  for (; r < nk; ++r) {
+    const char* kr = static_cast<const char*>(k) + r * row_bytes;
     __m512 acc[G];
 #pragma GCC unroll 4
     for (int i = 0; i < G; ++i) acc[i] = _mm512_setzero_ps();
@@ -56,6 +99,23 @@ void ScoresGroup(const float* q, int64_t q_stride, const void* k, int64_t k_stri
   }
 }
 
+// exp(x) for x ≤ 0 (Cephes expf: a degree-6 polynomial on x − n·ln2, scaled by 2ⁿ; ≈ 1 ulp).
+inline __m512 Exp(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));  // exp underflows to 0 below here anyway
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
 template <ElemType T>
 void ScoresTyped(const float* q, int64_t nq, int64_t q_stride, const void* k, int64_t k_stride,
                  int64_t nk, int64_t d, float scale, float* scores) {
@@ -68,24 +128,40 @@ void ScoresTyped(const float* q, int64_t nq, int64_t q_stride, const void* k, in
   }
 }
 
-// o_i[c..c+16) += Σ_r p[i][r] v_r[c..c+16) for a group of G queries, one 16-column slice at a time.
+// o_i[c, c + 64) += Σ_r p[i][r] v_r[c, c + 64) for a group of G queries: four column vectors at a
+// time so even one query has four independent FMA chains.
 template <ElemType T, int G>
 void AccumulateGroup(const float* p, int64_t nk, const void* v, int64_t v_stride, int64_t d,
                      float* o, int64_t o_stride) {
+  constexpr int kCv = 4;
   const int64_t row_bytes = v_stride * (T == ElemType::kF32 ? 4 : 2);
-  for (int64_t c = 0; c < d; c += 16) {
-    const __mmask16 m = TailMask(d - c);
-    __m512 acc[G];
+  for (int64_t c = 0; c < d; c += 16 * kCv) {
+    __mmask16 m[kCv];
 #pragma GCC unroll 4
-    for (int i = 0; i < G; ++i) acc[i] = _mm512_maskz_loadu_ps(m, o + i * o_stride + c);
+    for (int j = 0; j < kCv; ++j) m[j] = d - c - 16 * j > 0 ? TailMask(d - c - 16 * j) : 0;
+    __m512 acc[G][kCv];
+#pragma GCC unroll 4
+    for (int i = 0; i < G; ++i) {
+#pragma GCC unroll 4
+      for (int j = 0; j < kCv; ++j) acc[i][j] = _mm512_maskz_loadu_ps(m[j], o + i * o_stride + c + 16 * j);
+    }
     const char* vr = static_cast<const char*>(v);
     for (int64_t r = 0; r < nk; ++r, vr += row_bytes) {
-      const __m512 vv = LoadMasked<T>(vr, c, m);
+      __m512 vv[kCv];
 #pragma GCC unroll 4
-      for (int i = 0; i < G; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[i * nk + r]), vv, acc[i]);
+      for (int j = 0; j < kCv; ++j) vv[j] = LoadMasked<T>(vr, c + 16 * j, m[j]);
+#pragma GCC unroll 4
+      for (int i = 0; i < G; ++i) {
+        const __m512 pr = _mm512_set1_ps(p[i * nk + r]);
+#pragma GCC unroll 4
+        for (int j = 0; j < kCv; ++j) acc[i][j] = _mm512_fmadd_ps(pr, vv[j], acc[i][j]);
+      }
     }
 #pragma GCC unroll 4
-    for (int i = 0; i < G; ++i) _mm512_mask_storeu_ps(o + i * o_stride + c, m, acc[i]);
+    for (int i = 0; i < G; ++i) {
+#pragma GCC unroll 4
+      for (int j = 0; j < kCv; ++j) _mm512_mask_storeu_ps(o + i * o_stride + c + 16 * j, m[j], acc[i][j]);
+    }
   }
 }
 
@@ -130,6 +206,18 @@ void Scale(float alpha, float* y, int64_t n) {
     const __mmask16 m = TailMask(n - i);
     _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(a, _mm512_maskz_loadu_ps(m, y + i)));
   }
+}
+
+float ExpSum(float* x, int64_t n, float shift) {
+  const __m512 vs = _mm512_set1_ps(shift);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = TailMask(n - i);
+    const __m512 e = Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vs));
+    _mm512_mask_storeu_ps(x + i, m, e);
+    sum = _mm512_mask_add_ps(sum, m, sum, e);
+  }
+  return _mm512_reduce_add_ps(sum);
 }
 
 void AttnScores(const float* q, int64_t nq, int64_t q_stride, const void* k, ElemType ktype,

@@ -38,6 +38,7 @@ const Case kCases[] = {
     {16, 96, 100, false, false, 1, 1},   {17, 45, 33, true, false, 0, 3},
     {33, 70, 300, false, true, 4, 0},    {40, 600, 520, true, false, 0, 0},
     {130, 40, 70, true, true, 2, 2},     {29, 1, 530, false, false, 0, 0},
+    {200, 20, 50, true, false, 0, 1},  // one column panel: the blocked path splits m
 };
 
 constexpr float kPadSentinel = 12345.0f;

@@ -27,9 +27,9 @@ int64_t ExpectedTextParams(const TextSpec& t) {
   int64_t n = t.vocab_size * h + h;  // embedding + final norm
   if (!t.tie_word_embeddings) n += t.vocab_size * h;
   n += t.num_hidden_layers * (2 * h + 3 * h * t.intermediate_size);
-  n += linear * (t.conv_dim() * h + t.value_dim() * h + 2 * t.num_v_heads * h +
-                 t.conv_dim() * t.conv_kernel_size + 2 * t.num_v_heads + t.head_v_dim +
-                 h * t.value_dim());
+  n += linear *
+       (t.conv_dim() * h + t.value_dim() * h + 2 * t.num_v_heads * h +
+        t.conv_dim() * t.conv_kernel_size + 2 * t.num_v_heads + t.head_v_dim + h * t.value_dim());
   n += full * (t.q_proj_out() * h + 2 * t.kv_proj_out() * h + h * t.o_proj_in() + 2 * t.head_dim);
   return n;
 }
@@ -71,9 +71,8 @@ TEST_P(MemoryEstimateTest, MatchesSpecTable) {
   EXPECT_EQ(f32.kv_bytes_per_token, 2 * c.kv_per_token);
   EXPECT_EQ(f32.weight_bytes.total(), 2 * m.weight_bytes.total());
   EXPECT_EQ(f32.recurrent_state_bytes_per_sequence, c.gdn_per_sequence);
-  EXPECT_EQ(m.ReplicaBytes(8, 32768),
-            m.weight_bytes.total() + 8 * (32768 * m.kv_bytes_per_token +
-                                          m.state_bytes_per_sequence()));
+  EXPECT_EQ(m.ReplicaBytes(8, 32768), m.weight_bytes.total() + 8 * (32768 * m.kv_bytes_per_token +
+                                                                    m.state_bytes_per_sequence()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, MemoryEstimateTest,
@@ -120,7 +119,8 @@ TEST(InspectTest, ReportForZeroPointEightB) {
   EXPECT_THAT(report, HasSubstr("tied (lm_head = embed_tokens)"));
   EXPECT_THAT(report, HasSubstr("theta 10000000, rotary_dim 64 of 256"));
   EXPECT_THAT(report, HasSubstr("12 blocks, hidden 768, 12 heads (head_dim 64)"));
-  EXPECT_THAT(report, HasSubstr("12 KiB per token (6 full_attention layers), 12 MiB per 1k tokens"));
+  EXPECT_THAT(report,
+              HasSubstr("12 KiB per token (6 full_attention layers), 12 MiB per 1k tokens"));
   EXPECT_THAT(report, HasSubstr("18 MiB recurrent + 1.27 MiB conv per sequence"));
   EXPECT_THAT(report, HasSubstr("replica for 8 sequences x 32k tokens: "));
   EXPECT_THAT(report, HasSubstr("kv 3 GiB"));
@@ -162,8 +162,7 @@ TEST(InspectTest, IrregularAndUniformLayerPatterns) {
   t.layer_types = {LayerKind::kLinearAttention, LayerKind::kFullAttention,
                    LayerKind::kLinearAttention, LayerKind::kFullAttention,
                    LayerKind::kLinearAttention};
-  EXPECT_EQ(DescribeLayerPattern(t),
-            "5 layers: 3 linear_attention + 2 full_attention (every 2nd)");
+  EXPECT_EQ(DescribeLayerPattern(t), "5 layers: 3 linear_attention + 2 full_attention (every 2nd)");
   t.layer_types.assign(5, LayerKind::kLinearAttention);
   EXPECT_EQ(DescribeLayerPattern(t), "5 layers: 5 linear_attention");
 }

@@ -83,8 +83,9 @@ TEST(ModelSpecErrorsTest, HeadsNotDivisible) {
 }
 
 TEST(ModelSpecErrorsTest, BadJson) {
-  EXPECT_THAT(ParseQwen35Config("{\"model_type\": \"qwen3_5\",,}"),
-              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("config.json: invalid JSON")));
+  EXPECT_THAT(
+      ParseQwen35Config("{\"model_type\": \"qwen3_5\",,}"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("config.json: invalid JSON")));
   EXPECT_THAT(ParseQwen35Config(""),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid JSON")));
   EXPECT_THAT(ParseQwen35Config("[1, 2]"),
@@ -134,8 +135,10 @@ TEST(ModelSpecErrorsTest, RopeProblems) {
   };
   const Case cases[] = {
       {"rope_type", "yarn", "text_config.rope_parameters.rope_type is 'yarn'"},
-      {"mrope_section", {2, 2, 2}, "text_config.rope_parameters.mrope_section sums to 6 but "
-                                   "rotary_dim / 2 is 4"},
+      {"mrope_section",
+       {2, 2, 2},
+       "text_config.rope_parameters.mrope_section sums to 6 but "
+       "rotary_dim / 2 is 4"},
       {"mrope_section", {2, 2}, "mrope_section must be a list of 3 integers"},
       {"mrope_section", {2, -1, 3}, "mrope_section must be a list of 3 non-negative"},
       {"partial_rotary_factor", 0.0, "partial_rotary_factor must be in (0, 1]"},
@@ -164,10 +167,12 @@ TEST(ModelSpecErrorsTest, VisionProblems) {
     const char* expect;
   };
   const Case cases[] = {
-      {"out_hidden_size", 32, "vision_config.out_hidden_size 32 must equal the text hidden_size 64"},
+      {"out_hidden_size", 32,
+       "vision_config.out_hidden_size 32 must equal the text hidden_size 64"},
       {"num_heads", 5, "vision_config.hidden_size 32 is not a multiple of num_heads 5"},
-      {"num_position_embeddings", 20, "vision_config.num_position_embeddings 20 is not a perfect "
-                                      "square"},
+      {"num_position_embeddings", 20,
+       "vision_config.num_position_embeddings 20 is not a perfect "
+       "square"},
       {"deepstack_visual_indexes", {8, 16}, "vision_config.deepstack_visual_indexes is [8,16]"},
       {"hidden_act", "quick_gelu", "vision_config.hidden_act is 'quick_gelu'"},
       {"model_type", "siglip", "vision_config.model_type is 'siglip'"},

@@ -133,29 +133,34 @@ TEST_P(PublishedSizeTest, RoundTripsThroughConfigJson) {
   EXPECT_OK(ValidateQwen35Spec(spec));
 }
 
+// clang-format off
+// file, preset, H, L, linear, full, I, Hq, Hkv, Hv, tied, vision depth/hidden/heads/head_dim/I,
+// value_dim, conv_dim, Hv/Hk, q_proj out, k/v_proj out, o_proj in, merger width.
 INSTANTIATE_TEST_SUITE_P(
     Sizes, PublishedSizeTest,
     ::testing::Values(
-        SizeCase{"qwen3.5-0.8b.config.json", "0.8b", 1024, 24, 18, 6, 3584, 8, 2, 16, true, 12,
-                 768, 12, 64, 3072, 2048, 6144, 1, 4096, 512, 2048, 3072},
-        SizeCase{"qwen3.5-2b.config.json", "2b", 2048, 24, 18, 6, 6144, 8, 2, 16, true, 24, 1024,
-                 16, 64, 4096, 2048, 6144, 1, 4096, 512, 2048, 4096},
-        SizeCase{"qwen3.5-4b.config.json", "4b", 2560, 32, 24, 8, 9216, 16, 4, 32, true, 24, 1024,
-                 16, 64, 4096, 4096, 8192, 2, 8192, 1024, 4096, 4096},
-        SizeCase{"qwen3.5-9b.config.json", "9b", 4096, 32, 24, 8, 12288, 16, 4, 32, false, 27,
-                 1152, 16, 72, 4304, 4096, 8192, 2, 8192, 1024, 4096, 4608},
-        SizeCase{"qwen3.5-27b.config.json", "27b", 5120, 64, 48, 16, 17408, 24, 4, 48, false, 27,
-                 1152, 16, 72, 4304, 6144, 10240, 3, 12288, 1024, 6144, 4608},
+        SizeCase{"qwen3.5-0.8b.config.json", "0.8b", 1024, 24, 18, 6, 3584, 8, 2, 16, true,
+                 12, 768, 12, 64, 3072, 2048, 6144, 1, 4096, 512, 2048, 3072},
+        SizeCase{"qwen3.5-2b.config.json", "2b", 2048, 24, 18, 6, 6144, 8, 2, 16, true,
+                 24, 1024, 16, 64, 4096, 2048, 6144, 1, 4096, 512, 2048, 4096},
+        SizeCase{"qwen3.5-4b.config.json", "4b", 2560, 32, 24, 8, 9216, 16, 4, 32, true,
+                 24, 1024, 16, 64, 4096, 4096, 8192, 2, 8192, 1024, 4096, 4096},
+        SizeCase{"qwen3.5-9b.config.json", "9b", 4096, 32, 24, 8, 12288, 16, 4, 32, false,
+                 27, 1152, 16, 72, 4304, 4096, 8192, 2, 8192, 1024, 4096, 4608},
+        SizeCase{"qwen3.5-27b.config.json", "27b", 5120, 64, 48, 16, 17408, 24, 4, 48, false,
+                 27, 1152, 16, 72, 4304, 6144, 10240, 3, 12288, 1024, 6144, 4608},
         SizeCase{"qwen3.6-27b.config.json", "3.6-27b", 5120, 64, 48, 16, 17408, 24, 4, 48, false,
                  27, 1152, 16, 72, 4304, 6144, 10240, 3, 12288, 1024, 6144, 4608}),
-    [](const ::testing::TestParamInfo<SizeCase>& info) {
-      std::string name = info.param.preset;
+    [](const ::testing::TestParamInfo<SizeCase>& p) {
+      std::string name = p.param.preset;
       for (char& ch : name) ch = ch == '.' || ch == '-' ? '_' : ch;
       return "p" + name;
     });
+// clang-format on
 
 TEST(ModelSpecTest, Qwen36KeepsInformationalFields) {
-  ASSERT_OK_AND_ASSIGN(Qwen35Spec spec, LoadQwen35ConfigFile(TestdataPath("qwen3.6-27b.config.json")));
+  ASSERT_OK_AND_ASSIGN(Qwen35Spec spec,
+                       LoadQwen35ConfigFile(TestdataPath("qwen3.6-27b.config.json")));
   EXPECT_EQ(spec.text.output_gate_type, "swish");  // ignored by HF, recorded
   EXPECT_EQ(spec.text.bos_token_id, 248044);
   EXPECT_FALSE(spec.text.pad_token_id.has_value());
@@ -245,8 +250,8 @@ TEST(ModelSpecTest, EosIdsIntListOrNull) {
   ASSERT_OK_AND_ASSIGN(spec, Parse(j));
   EXPECT_TRUE(spec.text.eos_token_ids.empty());
   j["text_config"]["eos_token_id"] = "x";
-  EXPECT_THAT(Parse(j), StatusIs(absl::StatusCode::kInvalidArgument,
-                                 HasSubstr("text_config.eos_token_id")));
+  EXPECT_THAT(Parse(j),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text_config.eos_token_id")));
 }
 
 TEST(ModelSpecTest, LegacyRopeScalingAndTopLevelFields) {
@@ -303,7 +308,8 @@ TEST(ModelSpecTest, PresetsAreValidAndNamed) {
 TEST(ModelSpecTest, ValidateCatchesInconsistentDerivedFields) {
   ASSERT_OK_AND_ASSIGN(Qwen35Spec spec, Qwen35Preset("0.8b"));
   spec.text.rope.rotary_dim = 32;
-  EXPECT_THAT(ValidateQwen35Spec(spec), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rotary_dim")));
+  EXPECT_THAT(ValidateQwen35Spec(spec),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rotary_dim")));
   ASSERT_OK_AND_ASSIGN(spec, Qwen35Preset("0.8b"));
   spec.text.num_kv_heads = 3;
   EXPECT_THAT(ValidateQwen35Spec(spec),
@@ -311,9 +317,9 @@ TEST(ModelSpecTest, ValidateCatchesInconsistentDerivedFields) {
 }
 
 TEST(ModelSpecTest, LoadMissingDirectoryNamesPath) {
-  EXPECT_THAT(LoadQwen35Config("/nonexistent/tpserve-model"),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("/nonexistent/tpserve-model/config.json")));
+  EXPECT_THAT(
+      LoadQwen35Config("/nonexistent/tpserve-model"),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/tpserve-model/config.json")));
 }
 
 }  // namespace

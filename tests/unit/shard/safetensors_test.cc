@@ -43,8 +43,8 @@ class SafetensorsFileTest : public ::testing::Test {
   // Opening `bytes` fails with InvalidArgument mentioning the file and `what`.
   void ExpectInvalid(const std::string& bytes, const std::string& what) {
     const std::string path = Write(bytes);
-    EXPECT_THAT(SafetensorsFile::Open(path),
-                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr(path), HasSubstr(what))));
+    EXPECT_THAT(SafetensorsFile::Open(path), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                      AllOf(HasSubstr(path), HasSubstr(what))));
   }
 
   std::string dir_ = ::tpserve::testing::MakeTempDir();
@@ -81,7 +81,8 @@ TEST_F(SafetensorsFileTest, TensorInfoKeepsMappingAlive) {
   const std::string header = R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
   TensorInfo info;
   {
-    ASSERT_OK_AND_ASSIGN(auto file, OpenBytes(FileBytes(header, std::string(reinterpret_cast<const char*>(&v), 4))));
+    ASSERT_OK_AND_ASSIGN(
+        auto file, OpenBytes(FileBytes(header, std::string(reinterpret_cast<const char*>(&v), 4))));
     ASSERT_OK_AND_ASSIGN(info, file->Find("x"));
   }  // the file object is gone; the TensorInfo still owns the mapping
   float got;
@@ -90,26 +91,24 @@ TEST_F(SafetensorsFileTest, TensorInfoKeepsMappingAlive) {
 }
 
 TEST_F(SafetensorsFileTest, UnsupportedDtypeFailsOnlyOnAccess) {
-  const std::string header =
-      R"({"d":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
-      R"("e":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[16,20]}})";
+  const std::string header = R"({"d":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
+                             R"("e":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[16,20]}})";
   ASSERT_OK_AND_ASSIGN(auto file, OpenBytes(FileBytes(header, std::string(20, '\0'))));
   ASSERT_OK_AND_ASSIGN(TensorInfo d, file->Find("d"));
   EXPECT_FALSE(d.dtype.has_value());
   EXPECT_THAT(d.RequireDType(), StatusIs(absl::StatusCode::kInvalidArgument,
                                          HasSubstr("tensor 'd': dtype F64 is not supported")));
-  EXPECT_THAT(RowSliceView(d, 0, 1), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("F64 is not supported")));
+  EXPECT_THAT(RowSliceView(d, 0, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("F64 is not supported")));
   float out[2];
   EXPECT_THAT(CopyTensorSlice(d, 0, 0, 2, DType::kF32, out, sizeof(out)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("F64")));
 }
 
 TEST_F(SafetensorsFileTest, EmptyAndScalarTensors) {
-  const std::string header =
-      R"({"empty":{"dtype":"BF16","shape":[0,4],"data_offsets":[0,0]},)"
-      R"("also_empty":{"dtype":"F32","shape":[3,0],"data_offsets":[0,0]},)"
-      R"("scalar":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})";
+  const std::string header = R"({"empty":{"dtype":"BF16","shape":[0,4],"data_offsets":[0,0]},)"
+                             R"("also_empty":{"dtype":"F32","shape":[3,0],"data_offsets":[0,0]},)"
+                             R"("scalar":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})";
   ASSERT_OK_AND_ASSIGN(auto file, OpenBytes(FileBytes(header, std::string(4, '\0'))));
   ASSERT_OK_AND_ASSIGN(TensorInfo empty, file->Find("empty"));
   EXPECT_EQ(empty.byte_size, 0u);
@@ -117,23 +116,22 @@ TEST_F(SafetensorsFileTest, EmptyAndScalarTensors) {
   EXPECT_EQ(v.view.num_elements(), 0);
   ASSERT_OK_AND_ASSIGN(TensorInfo scalar, file->Find("scalar"));
   EXPECT_EQ(scalar.num_elements(), 1);
-  EXPECT_THAT(RowSliceView(scalar, 0, 1), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                   HasSubstr("out of range for rank 0")));
+  EXPECT_THAT(RowSliceView(scalar, 0, 1),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out of range for rank 0")));
 }
 
 TEST_F(SafetensorsFileTest, IgnoredPrefixIsNotValidated) {
   // The mtp tensor's offsets are nonsense; with the prefix ignored the file still opens.
-  const std::string header =
-      R"({"mtp.fc.weight":{"dtype":"XX","shape":[-1],"data_offsets":[9,1]},)"
-      R"("a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})";
+  const std::string header = R"({"mtp.fc.weight":{"dtype":"XX","shape":[-1],"data_offsets":[9,1]},)"
+                             R"("a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})";
   const std::string path = Write(FileBytes(header, "ab"));
   SafetensorsFile::Options options;
   options.ignored_prefixes = {"mtp."};
   ASSERT_OK_AND_ASSIGN(auto file, SafetensorsFile::Open(path, options));
   EXPECT_THAT(file->TensorNames(), ElementsAre("a"));
   EXPECT_FALSE(file->Contains("mtp.fc.weight"));
-  EXPECT_THAT(SafetensorsFile::Open(path), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                    HasSubstr("tensor 'mtp.fc.weight'")));
+  EXPECT_THAT(SafetensorsFile::Open(path),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tensor 'mtp.fc.weight'")));
 }
 
 // ---- hostile files ----
@@ -210,12 +208,12 @@ TEST_F(SafetensorsFileTest, HugeShapeOverflows) {
 }
 
 TEST_F(SafetensorsFileTest, OffsetsOutOfRange) {
-  ExpectInvalid(FileBytes(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})",
-                          std::string(8, '\0')),
-                "tensor 'a': data_offsets [0, 16] run past the end of the 8-byte data section");
-  ExpectInvalid(FileBytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})",
-                          std::string(8, '\0')),
-                "must be integers with 0 <= begin <= end");
+  ExpectInvalid(
+      FileBytes(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", std::string(8, '\0')),
+      "tensor 'a': data_offsets [0, 16] run past the end of the 8-byte data section");
+  ExpectInvalid(
+      FileBytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", std::string(8, '\0')),
+      "must be integers with 0 <= begin <= end");
   ExpectInvalid(FileBytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", ""),
                 "0 <= begin <= end");
   ExpectInvalid(FileBytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}})", "xxxx"),
@@ -258,10 +256,51 @@ TEST_F(SafetensorsFileTest, DuplicateKeysAndBadMetadata) {
 }
 
 TEST_F(SafetensorsFileTest, NotARegularFileOrMissing) {
-  EXPECT_THAT(SafetensorsFile::Open(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                    HasSubstr("not a regular file")));
+  EXPECT_THAT(SafetensorsFile::Open(dir_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a regular file")));
   EXPECT_THAT(SafetensorsFile::Open(dir_ + "/nope.safetensors"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.safetensors")));
+}
+
+// Random byte flips in the length and header, and random truncations, of a valid file: every
+// outcome is OK or InvalidArgument, and whatever opens reads in bounds (ASan checks that).
+TEST_F(SafetensorsFileTest, RandomCorruptionsNeverCrash) {
+  const std::string header =
+      R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+      R"("b":{"dtype":"BF16","shape":[4],"data_offsets":[24,32]},)"
+      R"("c":{"dtype":"F16","shape":[2,2],"data_offsets":[32,40]}})";
+  const std::string valid = FileBytes(header, std::string(40, '\x3c'));
+  const std::vector<float> r = ::tpserve::testing::RandomFloats(3000, 99, 0.0f, 1.0f);
+  size_t ri = 0;
+  auto next = [&](size_t bound) { return static_cast<size_t>(r[ri++ % r.size()] * bound); };
+  int opened = 0;
+  for (int iter = 0; iter < 600; ++iter) {
+    std::string bytes = valid;
+    if (iter % 4 == 3) {
+      bytes.resize(next(bytes.size()));
+    } else {
+      const size_t flips = 1 + next(3);
+      for (size_t k = 0; k < flips; ++k) {
+        const size_t pos = next(8 + header.size());
+        bytes[pos] =
+            static_cast<char>(iter % 2 == 0 ? r[ri++ % r.size()] * 256 : bytes[pos] ^ 0x08);
+      }
+    }
+    absl::StatusOr<std::shared_ptr<const SafetensorsFile>> file = OpenBytes(bytes);
+    if (!file.ok()) {
+      EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument) << file.status();
+      continue;
+    }
+    ++opened;
+    for (const std::string& name : (*file)->TensorNames()) {
+      ASSERT_OK_AND_ASSIGN(TensorInfo t, (*file)->Find(name));
+      std::vector<float> out(static_cast<size_t>(t.num_elements()));
+      if (t.dtype.has_value() && !t.shape.empty()) {
+        (void)CopyTensorSlice(t, 0, 0, t.shape[0], DType::kF32, out.data(), out.size() * 4);
+      }
+    }
+  }
+  EXPECT_GT(opened, 0);
 }
 
 TEST(SafetensorsDTypeTest, Tables) {
