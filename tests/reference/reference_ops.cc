@@ -102,8 +102,8 @@ void Rope(Vec& x, int64_t n, int64_t heads, int64_t head_dim, const IVec& positi
         const float inv_freq = 1.0f / std::pow(static_cast<float>(p.theta), exponent);
         angle = static_cast<double>(static_cast<float>(pos) * inv_freq);
       } else {
-        angle = pos * std::pow(p.theta, -2.0 * static_cast<double>(i) /
-                                            static_cast<double>(p.rotary_dim));
+        angle = pos * std::pow(p.theta,
+                               -2.0 * static_cast<double>(i) / static_cast<double>(p.rotary_dim));
       }
       const double c = std::cos(angle), s = std::sin(angle);
       for (int64_t h = 0; h < heads; ++h) {
@@ -179,8 +179,8 @@ Vec CausalConv1d(const Vec& x, int64_t channels, const Vec& weight, int64_t kern
   return out;
 }
 
-void DeltaNetGates(const Vec& a, const Vec& b, int64_t heads, const Vec& a_log,
-                   const Vec& dt_bias, Vec& g, Vec& beta) {
+void DeltaNetGates(const Vec& a, const Vec& b, int64_t heads, const Vec& a_log, const Vec& dt_bias,
+                   Vec& g, Vec& beta) {
   g.assign(a.size(), 0.0);
   beta.assign(a.size(), 0.0);
   for (size_t i = 0; i < a.size(); ++i) {

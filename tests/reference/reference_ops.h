@@ -55,8 +55,8 @@ Vec CausalConv1d(const Vec& x, int64_t channels, const Vec& weight, int64_t kern
                  const IVec& slots, const IVec& seq_starts, bool silu);
 
 // beta = sigmoid(b), g = -exp(a_log) · softplus(a + dt_bias), per [n, heads].
-void DeltaNetGates(const Vec& a, const Vec& b, int64_t heads, const Vec& a_log,
-                   const Vec& dt_bias, Vec& g, Vec& beta);
+void DeltaNetGates(const Vec& a, const Vec& b, int64_t heads, const Vec& a_log, const Vec& dt_bias,
+                   Vec& g, Vec& beta);
 
 // The gated delta rule token by token (spec §3.5 step 7). q, k [n, k_heads, dk]; v [n, v_heads,
 // dv]; g, beta [n, v_heads]; state [max_slots, v_heads, dk, dv] updated. Returns out [n, v_heads,

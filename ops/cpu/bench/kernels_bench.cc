@@ -31,7 +31,8 @@ void BM_GatedDeltaNet(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(3));
   const int64_t kh = vh / 2, d = 128;
   std::vector<float> q = Fill(n * kh * d, -0.09f, 0.09f, 1), k = Fill(n * kh * d, -0.09f, 0.09f, 2);
-  std::vector<float> v = Fill(n * vh * d, -1, 1, 3), g = Fill(n * vh, -1, 0, 4), beta = Fill(n * vh, 0, 1, 5);
+  std::vector<float> v = Fill(n * vh * d, -1, 1, 3), g = Fill(n * vh, -1, 0, 4),
+                     beta = Fill(n * vh, 0, 1, 5);
   std::vector<float> st = Fill(vh * d * d, -0.1f, 0.1f, 6), out(static_cast<size_t>(n * vh * d));
   std::vector<int32_t> slots = {0}, starts = {0, static_cast<int32_t>(n)};
   ThreadPool pool(threads);
@@ -50,14 +51,15 @@ void BM_GatedDeltaNet(benchmark::State& state) {
     if (!GatedDeltaNet(pool, a).ok()) state.SkipWithError("GatedDeltaNet failed");
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(n),
-                                                  benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(absl::StrCat(chunk > 0 ? "chunked" : "recurrent", " t", threads));
 }
 
 // args: query tokens, context, heads, kv_heads, threads. head_dim 256, bf16 cache, block 16.
 void BM_Attention(benchmark::State& state) {
-  const int64_t n = state.range(0), ctx = state.range(1), heads = state.range(2), kvh = state.range(3);
+  const int64_t n = state.range(0), ctx = state.range(1), heads = state.range(2),
+                kvh = state.range(3);
   const int threads = static_cast<int>(state.range(4));
   const int64_t d = 256, bs = 16, blocks = (ctx + bs - 1) / bs;
   std::vector<float> q = Fill(n * heads * d, -1, 1, 1), out(static_cast<size_t>(n * heads * d));
@@ -65,7 +67,8 @@ void BM_Attention(benchmark::State& state) {
   std::vector<uint16_t> kc(kf.size()), vc(kf.size());
   for (size_t i = 0; i < kf.size(); ++i) kc[i] = vc[i] = F32ToBf16(kf[i]);
   std::vector<int32_t> table(static_cast<size_t>(blocks));
-  for (int64_t b = 0; b < blocks; ++b) table[static_cast<size_t>(b)] = static_cast<int32_t>(blocks - 1 - b);
+  for (int64_t b = 0; b < blocks; ++b)
+    table[static_cast<size_t>(b)] = static_cast<int32_t>(blocks - 1 - b);
   std::vector<int32_t> starts = {0, static_cast<int32_t>(n)}, lens = {static_cast<int32_t>(ctx)};
   ThreadPool pool(threads);
   AttentionArgs a;
@@ -82,8 +85,8 @@ void BM_Attention(benchmark::State& state) {
     if (!Attention(pool, a).ok()) state.SkipWithError("Attention failed");
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(n),
-                                                  benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(absl::StrCat("t", threads));
 }
 

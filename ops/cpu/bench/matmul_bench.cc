@@ -2,11 +2,15 @@
 // GFLOP/s (prefill, m = 512), per ISA and thread count.
 //
 // Decode weights rotate through enough copies to exceed the last-level cache (cold: what a model
-// too large for the cache sees); "hot" runs reuse one copy.
+// too large for the cache sees); "hot" runs reuse one copy. Arguments: m, n, k, dtype (0 f32,
+// 1 f16, 2 bf16), isa (1 avx2, 2 avx512), threads, hot. BM_Path times the two AVX-512 kernel
+// paths directly, to place the rows/blocked crossover of matmul.cc.
 //
-//   tpserve_matmul_bench --benchmark_filter='Decode'   (args: m, n, k, dtype, isa, threads, hot)
+//   tpserve_matmul_bench --benchmark_filter='Decode|Prefill'
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -97,6 +101,47 @@ void BM_MatMul(benchmark::State& state) {
   ResetIsaForTesting();
 }
 
+#if defined(__x86_64__)
+// The two AVX-512 kernel paths on one thread, to place the rows/blocked crossover (hot weights).
+void BM_Path(benchmark::State& state) {
+  const int64_t m = state.range(0), n = state.range(3), k = state.range(4);
+  const bool blocked = state.range(1) != 0;
+  const auto dtype = static_cast<DType>(state.range(2));
+  if (!IsaSupported(CpuIsa::kAvx512)) {
+    state.SkipWithError("no AVX-512");
+    return;
+  }
+  const isa::KernelTable& kt = isa::kAvx512Kernels;
+  const std::vector<uint8_t> weights = MakeWeights(n, k, dtype, 1);
+  const std::vector<float> x = Random(m * k, 11);
+  std::vector<float> out(static_cast<size_t>(m * n));
+  std::vector<float> scratch(static_cast<size_t>(kt.blocked_scratch_floats) + 16);
+  float* aligned =
+      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+  isa::MatMulProblem p;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.x = x.data();
+  p.ldx = k;
+  p.w = weights.data();
+  p.wtype = dtype == DType::kF32 ? isa::ElemType::kF32 : isa::ElemType::kBf16;
+  p.out = out.data();
+  p.ldo = n;
+  for (auto _ : state) {
+    if (blocked) {
+      kt.matmul_blocked(p, 0, n, aligned);
+    } else {
+      kt.matmul_rows(p, 0, n);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * n * k) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(blocked ? "blocked" : "rows");
+}
+#endif
+
 void DecodeArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"m", "n", "k", "dtype", "isa", "threads", "hot"});
   for (int isa : {2, 1}) {
@@ -134,6 +179,12 @@ void PrefillArgs(benchmark::internal::Benchmark* b) {
   b->Args({17, 3584, 1024, static_cast<int64_t>(DType::kBF16), 2, 1, 1});
 }
 
+#if defined(__x86_64__)
+BENCHMARK(BM_Path)
+    ->ArgNames({"m", "blocked", "dtype", "n", "k"})
+    ->ArgsProduct({{32, 64, 128, 256}, {0, 1}, {0, 2}, {1024}, {3584}})
+    ->ArgsProduct({{32, 64, 128, 256}, {0, 1}, {0, 2}, {3584}, {1024}});
+#endif
 BENCHMARK(BM_MatMul)->Name("Decode")->Apply(DecodeArgs)->UseRealTime()->MinTime(0.3);
 BENCHMARK(BM_MatMul)->Name("Prefill")->Apply(PrefillArgs)->UseRealTime()->MinTime(0.5);
 

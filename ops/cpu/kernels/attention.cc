@@ -31,17 +31,17 @@ absl::Status Validate(const AttentionArgs& a) {
   TPS_RETURN_IF_ERROR(CheckTensor(kOp, "q", a.q, {DType::kF32},
                                   {{"n", kAnyDim}, {"heads", kAnyDim}, {"head_dim", kAnyDim}}));
   const int64_t n = a.q.dim(0), heads = a.q.dim(1), d = a.q.dim(2);
-  TPS_RETURN_IF_ERROR(CheckTensor(
-      kOp, "k_cache", a.k_cache, {DType::kF32, DType::kBF16},
-      {{"num_blocks*block_size", kAnyDim}, {"kv_heads", kAnyDim}, {"head_dim", d}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "k_cache", a.k_cache, {DType::kF32, DType::kBF16},
+                  {{"num_blocks*block_size", kAnyDim}, {"kv_heads", kAnyDim}, {"head_dim", d}}));
   const int64_t rows = a.k_cache.dim(0), kv_heads = a.k_cache.dim(1);
-  TPS_RETURN_IF_ERROR(CheckTensor(
-      kOp, "v_cache", a.v_cache, {DType::kF32, DType::kBF16},
-      {{"num_blocks*block_size", rows}, {"kv_heads", kv_heads}, {"head_dim", d}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "v_cache", a.v_cache, {DType::kF32, DType::kBF16},
+                  {{"num_blocks*block_size", rows}, {"kv_heads", kv_heads}, {"head_dim", d}}));
   if (a.block_size <= 0 || rows % a.block_size != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Attention: block_size must be > 0 and divide the cache rows (", rows, "), got ",
-        a.block_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Attention: block_size must be > 0 and divide the cache rows (", rows,
+                     "), got ", a.block_size));
   }
   if (kv_heads <= 0 || heads % kv_heads != 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -49,7 +49,8 @@ absl::Status Validate(const AttentionArgs& a) {
         "); q ", DescribeView(a.q), ", k_cache ", DescribeView(a.k_cache)));
   }
   if (!std::isfinite(a.scale)) {
-    return absl::InvalidArgumentError(absl::StrCat("Attention: scale must be finite, got ", a.scale));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Attention: scale must be finite, got ", a.scale));
   }
   TPS_RETURN_IF_ERROR(
       CheckTensor(kOp, "seq_starts", a.seq_starts, {DType::kI32}, {{"num_seqs+1", kAnyDim}}));
@@ -72,9 +73,9 @@ absl::Status Validate(const AttentionArgs& a) {
     for (int64_t b = 0; b * a.block_size < ctx; ++b) {
       const int64_t phys = BlockTableAt(a.block_tables, s, b);
       if (phys < 0 || phys >= num_blocks) {
-        return absl::InvalidArgumentError(absl::StrCat("Attention: block_tables[", s, ", ", b,
-                                                       "]=", phys, " is outside [0, num_blocks=",
-                                                       num_blocks, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("Attention: block_tables[", s, ", ", b, "]=", phys,
+                         " is outside [0, num_blocks=", num_blocks, ")"));
       }
     }
   }
@@ -122,6 +123,13 @@ class Runner {
       const int64_t nk = std::min(bs, key_end - j0);
       const void* kb = a_.k_cache.At(row0, it.kvh);
       const void* vb = a_.v_cache.At(row0, it.kvh);
+      if (j0 + bs < key_end) {
+        // Pages are scattered, so the hardware prefetchers cannot guess the next block.
+        const int64_t next = BlockTableAt(a_.block_tables, it.seq, j0 / bs + 1) * bs;
+        const int64_t next_nk = std::min(bs, key_end - j0 - bs);
+        Prefetch(a_.k_cache, next, it.kvh, next_nk);
+        Prefetch(a_.v_cache, next, it.kvh, next_nk);
+      }
       if (nq == 1) {
         // One query token (decode): the group's heads are rows with q stride stride(1), so
         // every cache row loaded serves all of them.
@@ -162,6 +170,15 @@ class Runner {
   }
 
  private:
+  // Prefetches the head slices of `rows` cache rows starting at `row0`.
+  void Prefetch(const ConstTensorView& cache, int64_t row0, int64_t head, int64_t rows) const {
+    const int64_t bytes = d_ * static_cast<int64_t>(cache.element_size());
+    for (int64_t r = 0; r < rows; ++r) {
+      const char* p = static_cast<const char*>(cache.At(row0 + r, head));
+      for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+    }
+  }
+
   // Online softmax for one query row over one cache block: scores [0, valid) are visible; turns
   // the row into probabilities relative to the new running max and rescales o, l.
   void UpdateRow(float* row, int64_t nk, int64_t valid, int64_t r) {

@@ -27,18 +27,22 @@ absl::Status CausalConv1d(ThreadPool& pool, const CausalConv1dArgs& args) {
                                   {{"channels", channels}, {"kernel", kAnyDim}}));
   const int64_t kernel = args.weight.dim(1);
   if (kernel < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("CausalConv1d: weight must have kernel >= 1 taps, got ", DescribeView(args.weight)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CausalConv1d: weight must have kernel >= 1 taps, got ", DescribeView(args.weight)));
   }
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "state", args.state, {DType::kF32},
-                                  {{"max_slots", kAnyDim}, {"kernel-1", kernel - 1}, {"channels", channels}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "state", args.state, {DType::kF32},
+                  {{"max_slots", kAnyDim}, {"kernel-1", kernel - 1}, {"channels", channels}}));
   const int64_t max_slots = args.state.dim(0);
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "seq_starts", args.seq_starts, {DType::kI32}, {{"num_seqs+1", kAnyDim}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "seq_starts", args.seq_starts, {DType::kI32}, {{"num_seqs+1", kAnyDim}}));
   TPS_RETURN_IF_ERROR(CheckSeqStarts(kOp, args.seq_starts, n));
   const int64_t num_seqs = args.seq_starts.dim(0) - 1;
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "slots", args.slots, {DType::kI32}, {{"num_seqs", num_seqs}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "slots", args.slots, {DType::kI32}, {{"num_seqs", num_seqs}}));
   TPS_RETURN_IF_ERROR(CheckSlots(kOp, args.slots, num_seqs, max_slots));
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "out", args.out, {DType::kF32}, {{"n", n}, {"channels", channels}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "out", args.out, {DType::kF32}, {{"n", n}, {"channels", channels}}));
   TPS_RETURN_IF_ERROR(CheckNoOverlap(kOp, "out", args.out, "x", args.x));
   TPS_RETURN_IF_ERROR(CheckNoOverlap(kOp, "out", args.out, "state", args.state));
   TPS_RETURN_IF_ERROR(CheckNoOverlap(kOp, "state", args.state, "x", args.x));
@@ -79,7 +83,8 @@ absl::Status CausalConv1d(ThreadPool& pool, const CausalConv1dArgs& args) {
             for (int64_t c = 0; c < cb; ++c) {
               float acc = 0.0f;
               for (int64_t j = 0; j < kernel; ++j) {
-                acc += w[static_cast<size_t>(c * kernel + j)] * ext[static_cast<size_t>((t + j) * cb + c)];
+                acc += w[static_cast<size_t>(c * kernel + j)] *
+                       ext[static_cast<size_t>((t + j) * cb + c)];
               }
               out[c] = args.silu ? Silu(acc) : acc;
             }

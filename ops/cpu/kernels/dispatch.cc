@@ -1,10 +1,9 @@
-#include "ops/cpu/kernels/dispatch_internal.h"
-
 #include <atomic>
 #include <cstdlib>
 #include <memory>
 
 #include "ops/base/check.h"
+#include "ops/cpu/kernels/dispatch_internal.h"
 
 namespace tpserve::ops::cpu {
 namespace {

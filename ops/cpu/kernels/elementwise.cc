@@ -17,11 +17,13 @@ absl::Status CheckBinary(std::string_view op, std::string_view a_name, const Con
   if (allow_rank3 && a.rank() == 3) {
     TPS_RETURN_IF_ERROR(CheckTensor(op, a_name, a, {DType::kF32},
                                     {{"n", kAnyDim}, {"heads", kAnyDim}, {"head_dim", kAnyDim}}));
-    const std::initializer_list<Dim> dims = {{"n", a.dim(0)}, {"heads", a.dim(1)}, {"head_dim", a.dim(2)}};
+    const std::initializer_list<Dim> dims = {
+        {"n", a.dim(0)}, {"heads", a.dim(1)}, {"head_dim", a.dim(2)}};
     TPS_RETURN_IF_ERROR(CheckTensor(op, b_name, b, {DType::kF32}, dims));
     TPS_RETURN_IF_ERROR(CheckTensor(op, "out", out, {DType::kF32}, dims));
   } else {
-    TPS_RETURN_IF_ERROR(CheckTensor(op, a_name, a, {DType::kF32}, {{"n", kAnyDim}, {"d", kAnyDim}}));
+    TPS_RETURN_IF_ERROR(
+        CheckTensor(op, a_name, a, {DType::kF32}, {{"n", kAnyDim}, {"d", kAnyDim}}));
     const std::initializer_list<Dim> dims = {{"n", a.dim(0)}, {"d", a.dim(1)}};
     TPS_RETURN_IF_ERROR(CheckTensor(op, b_name, b, {DType::kF32}, dims));
     TPS_RETURN_IF_ERROR(CheckTensor(op, "out", out, {DType::kF32}, dims));

@@ -3,7 +3,8 @@
 //
 // Chunked form, per chunk of L ≤ C rows with G = cumsum(g), Γ[i,j] = exp(G_i − G_j):
 //   A = strict_lower(diag(β) K Kᵀ ⊙ Γ);  [U | W] = (I + A)⁻¹ [diag(β) V | diag(β e^G) K]
-//   V' = U − W S;  O = diag(e^G) Q S + (Q Kᵀ ⊙ Γ)_lower V';  S ← e^{G_L−1} S + (diag(e^{G_L−1 − G}) K)ᵀ V'
+//   V' = U − W S;  O = diag(e^G) Q S + (Q Kᵀ ⊙ Γ)_lower V'
+//   S ← e^{G_last} S + (diag(e^{G_last − G}) K)ᵀ V'
 // A short last chunk is exactly the zero-padded chunk of the spec (padding rows have k = 0, g = 0).
 #include <algorithm>
 #include <cmath>
@@ -28,13 +29,13 @@ absl::Status Validate(const GatedDeltaNetArgs& a) {
   const int64_t n = a.q.dim(0), k_heads = a.q.dim(1), dk = a.q.dim(2);
   TPS_RETURN_IF_ERROR(
       CheckTensor(kOp, "k", a.k, {DType::kF32}, {{"n", n}, {"k_heads", k_heads}, {"dk", dk}}));
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "v", a.v, {DType::kF32},
-                                  {{"n", n}, {"v_heads", kAnyDim}, {"dv", kAnyDim}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "v", a.v, {DType::kF32}, {{"n", n}, {"v_heads", kAnyDim}, {"dv", kAnyDim}}));
   const int64_t v_heads = a.v.dim(1), dv = a.v.dim(2);
   if (k_heads <= 0 || v_heads % k_heads != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GatedDeltaNet: v_heads (", v_heads, ") must be a multiple of k_heads (", k_heads,
-        "); q ", DescribeView(a.q), ", v ", DescribeView(a.v)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("GatedDeltaNet: v_heads (", v_heads, ") must be a multiple of k_heads (",
+                     k_heads, "); q ", DescribeView(a.q), ", v ", DescribeView(a.v)));
   }
   TPS_RETURN_IF_ERROR(CheckTensor(kOp, "g", a.g, {DType::kF32}, {{"n", n}, {"v_heads", v_heads}}));
   TPS_RETURN_IF_ERROR(
@@ -141,8 +142,10 @@ class Runner {
     const int64_t q_rs = a_.q.stride(0), k_rs = a_.k.stride(0), v_rs = a_.v.stride(0);
     auto* out = static_cast<float*>(a_.out.At(tc, j));
     const int64_t o_rs = a_.out.stride(0);
-    float *cum = cum_.data(), *exp_cum = exp_cum_.data(), *beta = beta_.data(), *k_trans = k_trans_.data();
-    float *a_mat = a_mat_.data(), *p_mat = p_mat_.data(), *rhs = rhs_.data(), *v_new = v_new_.data(), *k_decay = k_decay_.data();
+    float *cum = cum_.data(), *exp_cum = exp_cum_.data(), *beta = beta_.data(),
+          *k_trans = k_trans_.data();
+    float *a_mat = a_mat_.data(), *p_mat = p_mat_.data(), *rhs = rhs_.data(),
+          *v_new = v_new_.data(), *k_decay = k_decay_.data();
 
     float acc = 0.0f;
     for (int64_t i = 0; i < len; ++i) {

@@ -1,4 +1,5 @@
-// GatedRmsNorm (the delta net's output norm, HF order): y = w · (x · rsqrt(mean(x²) + eps)) · silu(z).
+// GatedRmsNorm (the delta net's output norm, HF order): y = w · (x · rsqrt(mean(x²) + eps)) ·
+// silu(z).
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -17,10 +18,10 @@ absl::Status GatedRmsNorm(ThreadPool& pool, const GatedRmsNormArgs& args) {
   const int64_t n = args.x.dim(0), heads = args.x.dim(1), dim = args.x.dim(2);
   TPS_RETURN_IF_ERROR(
       CheckTensor(kOp, "z", args.z, {DType::kF32}, {{"n", n}, {"heads", heads}, {"dim", dim}}));
-  TPS_RETURN_IF_ERROR(CheckContiguousTensor(kOp, "weight", args.weight,
-                                            {DType::kF32, DType::kBF16}, {{"dim", dim}}));
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "out", args.out, {DType::kF32},
-                                  {{"n", n}, {"heads", heads}, {"dim", dim}}));
+  TPS_RETURN_IF_ERROR(CheckContiguousTensor(kOp, "weight", args.weight, {DType::kF32, DType::kBF16},
+                                            {{"dim", dim}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "out", args.out, {DType::kF32}, {{"n", n}, {"heads", heads}, {"dim", dim}}));
   TPS_RETURN_IF_ERROR(CheckExactAliasOrDisjoint(kOp, "out", args.out, "x", args.x));
   TPS_RETURN_IF_ERROR(CheckNoOverlap(kOp, "out", args.out, "z", args.z));
   if (!(args.eps >= 0.0f)) {
@@ -35,7 +36,8 @@ absl::Status GatedRmsNorm(ThreadPool& pool, const GatedRmsNormArgs& args) {
           const float* x = RowPtr(args.x, r);
           const float* z = RowPtr(args.z, r);
           float* y = RowPtr(args.out, r);
-          const float inv = 1.0f / std::sqrt(kt.dot(x, x, dim) / static_cast<float>(dim) + args.eps);
+          const float inv =
+              1.0f / std::sqrt(kt.dot(x, x, dim) / static_cast<float>(dim) + args.eps);
           for (int64_t c = 0; c < dim; ++c) {
             y[c] = (LoadAsF32(args.weight, c) * (x[c] * inv)) * Silu(z[c]);
           }

@@ -2,10 +2,10 @@
 //
 // Each ISA (portable C++, AVX2+FMA+F16C, AVX-512) provides one KernelTable. The AVX2 and AVX-512
 // tables live in files compiled with that ISA's flags (*_avx2.cc, *_avx512.cc). To keep the One
-// Definition Rule safe, those files include only this header (PODs and declarations, no inline code)
-// and <immintrin.h>, keep every helper in an anonymous namespace, and instantiate no std:: templates:
-// an inline function or template emitted with AVX-512 code could otherwise be picked by the linker
-// for a caller that runs on a machine without AVX-512.
+// Definition Rule safe, those files include only this header (PODs and declarations, no inline
+// code) and <immintrin.h>, keep every helper in an anonymous namespace, and instantiate no std::
+// templates: an inline function or template emitted with AVX-512 code could otherwise be picked by
+// the linker for a caller that runs on a machine without AVX-512.
 //
 // Everything here is single-threaded; the kernels in ops/cpu/kernels/*.cc validate arguments and
 // split work across the thread pool before calling in.
@@ -26,7 +26,7 @@ struct MatMulProblem {
   int64_t k = 0;
   const float* x = nullptr;  // [m, k], row stride ldx
   int64_t ldx = 0;
-  const void* w = nullptr;   // [n, k] of wtype, contiguous
+  const void* w = nullptr;  // [n, k] of wtype, contiguous
   ElemType wtype = ElemType::kF32;
   const float* bias = nullptr;  // [n] or null
   float* out = nullptr;         // [m, n], row stride ldo
@@ -90,7 +90,7 @@ struct KernelTable {
   // Vector helpers.
   float (*dot)(const float* a, const float* b, int64_t n);
   void (*axpy)(float alpha, const float* x, float* y, int64_t n);  // y += alpha·x
-  void (*scale)(float alpha, float* y, int64_t n);                  // y *= alpha
+  void (*scale)(float alpha, float* y, int64_t n);                 // y *= alpha
 
   // Attention helpers over `nk` cache rows (row r at k + r * k_stride elements of ktype):
   //   scores[i * nk + r] = scale · q_i · k_r for i < nq (q_i at q + i * q_stride).
@@ -113,15 +113,15 @@ extern const KernelTable kAvx2Kernels;    // matmul_avx2.cc
 extern const KernelTable kAvx512Kernels;  // matmul_avx512.cc
 
 // The vector, attention and delta-rule entries of the SIMD tables (vec_avx2.cc, vec_avx512.cc).
-#define TPS_DECLARE_VEC_KERNELS                                                                   \
-  float Dot(const float* a, const float* b, int64_t n);                                           \
-  void Axpy(float alpha, const float* x, float* y, int64_t n);                                    \
-  void Scale(float alpha, float* y, int64_t n);                                                   \
-  void AttnScores(const float* q, int64_t nq, int64_t q_stride, const void* k, ElemType ktype,    \
-                  int64_t k_stride, int64_t nk, int64_t d, float scale, float* scores);           \
+#define TPS_DECLARE_VEC_KERNELS                                                                    \
+  float Dot(const float* a, const float* b, int64_t n);                                            \
+  void Axpy(float alpha, const float* x, float* y, int64_t n);                                     \
+  void Scale(float alpha, float* y, int64_t n);                                                    \
+  void AttnScores(const float* q, int64_t nq, int64_t q_stride, const void* k, ElemType ktype,     \
+                  int64_t k_stride, int64_t nk, int64_t d, float scale, float* scores);            \
   void AttnAccumulate(const float* p, int64_t nq, const void* v, ElemType vtype, int64_t v_stride, \
-                      int64_t nk, int64_t d, float* o, int64_t o_stride);                         \
-  float ExpSum(float* x, int64_t n, float shift);                                                 \
+                      int64_t nk, int64_t d, float* o, int64_t o_stride);                          \
+  float ExpSum(float* x, int64_t n, float shift);                                                  \
   void DeltaRule(const DeltaRuleProblem& p);
 namespace avx2 {
 TPS_DECLARE_VEC_KERNELS

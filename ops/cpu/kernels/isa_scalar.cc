@@ -1,7 +1,7 @@
 // The portable KernelTable: plain C++ that any target compiles (x86-64 baseline, arm64). It is also
 // the fallback the tests compare the SIMD tables against.
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 

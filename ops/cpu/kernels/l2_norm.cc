@@ -15,8 +15,9 @@ absl::Status L2Norm(ThreadPool& pool, const L2NormArgs& args) {
   if (args.x.rank() == 3) {
     TPS_RETURN_IF_ERROR(CheckTensor(kOp, "x", args.x, {DType::kF32},
                                     {{"a", kAnyDim}, {"b", kAnyDim}, {"dim", kAnyDim}}));
-    TPS_RETURN_IF_ERROR(CheckTensor(kOp, "out", args.out, {DType::kF32},
-                                    {{"a", args.x.dim(0)}, {"b", args.x.dim(1)}, {"dim", args.x.dim(2)}}));
+    TPS_RETURN_IF_ERROR(
+        CheckTensor(kOp, "out", args.out, {DType::kF32},
+                    {{"a", args.x.dim(0)}, {"b", args.x.dim(1)}, {"dim", args.x.dim(2)}}));
   } else {
     TPS_RETURN_IF_ERROR(
         CheckTensor(kOp, "x", args.x, {DType::kF32}, {{"a", kAnyDim}, {"dim", kAnyDim}}));

@@ -16,7 +16,9 @@ constexpr int kNr = 16;
 constexpr int64_t kKc = 256;
 constexpr int64_t kMc = 16 * kMr;
 constexpr int64_t kNc = 512;
-constexpr int64_t kScratchFloats = kKc * kNc + kMc * kKc;
+constexpr int64_t kMs = 172 * kMr;  // x rows packed at once (1032 × 256 floats ≈ 1 MiB)
+constexpr int64_t kScratchFloats = kKc * kNc + kMs * kKc;
+constexpr int64_t kGemmScratchFloats = kKc * kNc + kMc * kKc;
 
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -164,11 +166,28 @@ void MicroKernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t
     ap += kMr;
     bp += kNr;
   }
+  // Constant indices only (an unrolled loop with a guard), so acc stays in registers.
   alignas(32) float tile[kNr];
-  for (int i = 0; i < rows; ++i) {
+#pragma GCC unroll 6
+  for (int i = 0; i < kMr; ++i) {
+    if (i >= rows) break;
+    float* ci = c + i * ldc;
+    if (cols == kNr) {
+      __m256 v0 = acc[i][0], v1 = acc[i][1];
+      if (bias != nullptr) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(bias));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(bias + 8));
+      }
+      if (load_c) {
+        v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ci));
+        v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ci + 8));
+      }
+      _mm256_storeu_ps(ci, v0);
+      _mm256_storeu_ps(ci + 8, v1);
+      continue;
+    }
     _mm256_store_ps(tile, acc[i][0]);
     _mm256_store_ps(tile + 8, acc[i][1]);
-    float* ci = c + i * ldc;
     for (int j = 0; j < cols; ++j) {
       float v = tile[j];
       if (bias != nullptr) v += bias[j];
@@ -185,7 +204,8 @@ void PackWPanels(const MatMulProblem& p, int64_t j0, int64_t ncols, int64_t p0, 
     const int64_t pc = Min(kNr, ncols - jp);
     for (int64_t jj = 0; jj < kNr; ++jj) {
       if (jj < pc) {
-        const char* src = static_cast<const char*>(p.w) + ((j0 + jp + jj) * p.k + p0) * ElemBytes<T>();
+        const char* src =
+            static_cast<const char*>(p.w) + ((j0 + jp + jj) * p.k + p0) * ElemBytes<T>();
         for (int64_t q = 0; q < kc; ++q) panel[q * kNr + jj] = LoadScalar<T>(src, q);
       } else {
         for (int64_t q = 0; q < kc; ++q) panel[q * kNr + jj] = 0.0f;
@@ -240,21 +260,26 @@ void RunBlock(const float* apack, const float* bpack, int64_t mc, int64_t nc, in
   }
 }
 
+// Loop order: x-row super-blocks of kMs rows, k slices of kKc; x is packed once per (super-block,
+// slice) and reused by every weight panel, each weight panel is packed once per super-block.
 template <ElemType T>
 void BlockedTyped(const MatMulProblem& p, int64_t n_begin, int64_t n_end, float* scratch) {
   float* bpack = scratch;
   float* apack = scratch + kKc * kNc;
-  for (int64_t jc = n_begin; jc < n_end; jc += kNc) {
-    const int64_t nc = Min(kNc, n_end - jc);
+  for (int64_t ms = 0; ms < p.m; ms += kMs) {
+    const int64_t msz = Min(kMs, p.m - ms);
     for (int64_t pc = 0; pc < p.k; pc += kKc) {
       const int64_t kc = Min(kKc, p.k - pc);
-      PackWPanels<T>(p, jc, nc, pc, kc, bpack);
       const bool first = pc == 0;
-      for (int64_t ic = 0; ic < p.m; ic += kMc) {
-        const int64_t mc = Min(kMc, p.m - ic);
-        PackAPanels(p.x, p.ldx, 1, ic, mc, pc, kc, apack);
-        RunBlock(apack, bpack, mc, nc, kc, p.out + ic * p.ldo + jc, p.ldo,
-                 !first || p.accumulate, first && p.bias != nullptr ? p.bias + jc : nullptr);
+      PackAPanels(p.x, p.ldx, 1, ms, msz, pc, kc, apack);
+      for (int64_t jc = n_begin; jc < n_end; jc += kNc) {
+        const int64_t nc = Min(kNc, n_end - jc);
+        PackWPanels<T>(p, jc, nc, pc, kc, bpack);
+        for (int64_t ic = 0; ic < msz; ic += kMc) {
+          const int64_t mc = Min(kMc, msz - ic);
+          RunBlock(apack + ic * kc, bpack, mc, nc, kc, p.out + (ms + ic) * p.ldo + jc, p.ldo,
+                   !first || p.accumulate, first && p.bias != nullptr ? p.bias + jc : nullptr);
+        }
       }
     }
   }
@@ -307,7 +332,7 @@ const KernelTable kAvx2Kernels = {
     /*blocked_panel_cols=*/kNr,
     /*blocked_scratch_floats=*/kScratchFloats,
     /*gemm=*/Gemm,
-    /*gemm_scratch_floats=*/kScratchFloats,
+    /*gemm_scratch_floats=*/kGemmScratchFloats,
     /*dot=*/avx2::Dot,
     /*axpy=*/avx2::Axpy,
     /*scale=*/avx2::Scale,

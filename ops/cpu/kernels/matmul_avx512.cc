@@ -1,13 +1,16 @@
 // AVX-512 MatMul and GEMM (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma; see the
-// ODR note in isa_kernels.h: only intrinsics and plain loops here, helpers in an anonymous namespace).
+// ODR note in isa_kernels.h: only intrinsics and plain loops here, helpers in an anonymous
+// namespace).
 //
 // Two shapes:
-// - Rows (decode, small m): R weight rows × M x rows of accumulators, each a vector of 16 k-lanes,
-//   run along k and are summed horizontally at the end. Every weight row is read once from memory
-//   per call in its stored dtype (bf16/f16 are widened in registers; bf16 → f32 is a 16-bit shift).
+// - Rows (small m: decode and short chunks, see matmul.cc): R weight rows × M x rows of
+//   accumulators, each a vector of 16 k-lanes, run along k and are summed horizontally at the end.
+//   Every weight row is read from memory once per call in its stored dtype (bf16/f16 are widened
+//   in registers; bf16 → f32 is a 16-bit shift), and the next rows are prefetched meanwhile.
 // - Blocked (prefill, large m): BLIS-style. A 32-column panel of wᵀ is packed (converted to f32)
 //   for a kc-slice of k and reused from L1 by every 14-row panel of x; 14×32 accumulators stay in
-//   registers and each step is 2 vector loads + 14 broadcast FMAs pairs.
+//   registers and each step is 2 vector loads + 14 broadcast FMA pairs.
+
 // GCC 12's AVX-512 headers build their "undefined" vectors as `__m512 __Y = __Y;`, which
 // -Wuninitialized reports at every inlined use; the values are never read.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -21,18 +24,19 @@
 namespace tpserve::ops::cpu::isa {
 namespace {
 
-constexpr int kMr = 14;         // rows of x per micro-tile
-constexpr int kNr = 32;         // columns of out per micro-tile (two vectors)
-constexpr int64_t kKc = 256;    // k per packed slice: a 32-column panel of wᵀ is 32 KiB
-constexpr int64_t kMc = 8 * kMr;  // rows of x per packed block (112 × 256 floats = 112 KiB)
-constexpr int64_t kNc = 512;    // columns per packed wᵀ block (512 KiB, L2-resident)
-constexpr int64_t kScratchFloats = kKc * kNc + kMc * kKc;
+constexpr int kMr = 14;            // rows of x per micro-tile
+constexpr int kNr = 32;            // columns of out per micro-tile (two vectors)
+constexpr int64_t kKc = 256;       // k per packed slice: a 32-column panel of wᵀ is 32 KiB
+constexpr int64_t kMc = 8 * kMr;   // rows of x per packed block (112 × 256 floats = 112 KiB)
+constexpr int64_t kNc = 512;       // columns per packed wᵀ block (512 KiB, L2-resident)
+constexpr int64_t kMs = 74 * kMr;  // x rows packed at once (1036 × 256 floats ≈ 1 MiB)
+constexpr int64_t kScratchFloats = kKc * kNc + kMs * kKc;
+constexpr int64_t kGemmScratchFloats = kKc * kNc + kMc * kKc;
 
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
 
 inline __mmask16 TailMask(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xffff)
-                     : static_cast<__mmask16>((1u << count) - 1u);
+  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1u);
 }
 
 // 16 weights starting at element i, widened to f32.
@@ -41,8 +45,8 @@ inline __m512 LoadW(const void* base, int64_t i) {
   if constexpr (T == ElemType::kF32) {
     return _mm512_loadu_ps(static_cast<const float*>(base) + i);
   } else {
-    const __m256i h =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
+    const __m256i h = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
     if constexpr (T == ElemType::kBf16) {
       return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     } else {
@@ -72,13 +76,17 @@ constexpr int64_t ElemBytes() {
 
 // ---- Rows (decode) ----
 
-// out[i0 + mi, j0 + r] for r < R, mi < M.
-template <ElemType T, int R, int M>
-void RowsTile(const MatMulProblem& p, int64_t j0, int64_t i0) {
+// out[i0 + mi, j0 + r] for r < R, mi < M. With kPrefetch, also prefetches weight rows
+// [pf, pf + R) (the next block) in step with this block's k loop, so the next block's DRAM
+// latency overlaps this block's arithmetic.
+template <ElemType T, int R, int M, bool kPrefetch>
+void RowsTile(const MatMulProblem& p, int64_t j0, int64_t i0, int64_t pf) {
   const char* w[R];
+  const char* pw[R];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     w[r] = static_cast<const char*>(p.w) + (j0 + r) * p.k * ElemBytes<T>();
+    pw[r] = static_cast<const char*>(p.w) + (pf + r) * p.k * ElemBytes<T>();
   }
   const float* x[M];
 #pragma GCC unroll 4
@@ -93,6 +101,10 @@ void RowsTile(const MatMulProblem& p, int64_t j0, int64_t i0) {
   const int64_t k = p.k;
   int64_t c = 0;
   for (; c + 16 <= k; c += 16) {
+    if constexpr (kPrefetch) {
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) _mm_prefetch(pw[r] + c * ElemBytes<T>(), _MM_HINT_T0);
+    }
     __m512 xv[M];
 #pragma GCC unroll 4
     for (int mi = 0; mi < M; ++mi) xv[mi] = _mm512_loadu_ps(x[mi] + c);
@@ -127,22 +139,36 @@ void RowsTile(const MatMulProblem& p, int64_t j0, int64_t i0) {
   }
 }
 
-template <ElemType T, int R>
-void RowsBlock(const MatMulProblem& p, int64_t j0) {
-  int64_t i0 = 0;
-  for (; i0 + 4 <= p.m; i0 += 4) RowsTile<T, R, 4>(p, j0, i0);
-  switch (p.m - i0) {
+template <ElemType T, int R, bool kPrefetch>
+void RowsTileM(const MatMulProblem& p, int64_t j0, int64_t i0, int64_t rows, int64_t pf) {
+  switch (rows) {
+    case 4:
+      RowsTile<T, R, 4, kPrefetch>(p, j0, i0, pf);
+      break;
     case 3:
-      RowsTile<T, R, 3>(p, j0, i0);
+      RowsTile<T, R, 3, kPrefetch>(p, j0, i0, pf);
       break;
     case 2:
-      RowsTile<T, R, 2>(p, j0, i0);
-      break;
-    case 1:
-      RowsTile<T, R, 1>(p, j0, i0);
+      RowsTile<T, R, 2, kPrefetch>(p, j0, i0, pf);
       break;
     default:
+      RowsTile<T, R, 1, kPrefetch>(p, j0, i0, pf);
       break;
+  }
+}
+
+// Weight rows [j0, j0 + R) against every x row, 4 x rows per tile; the first tile prefetches
+// the next block [j0 + R, j0 + 2R) when it lies inside [.., n_end).
+template <ElemType T, int R>
+void RowsBlock(const MatMulProblem& p, int64_t j0, int64_t n_end) {
+  const bool prefetch = j0 + 2 * R <= n_end;
+  for (int64_t i0 = 0; i0 < p.m; i0 += 4) {
+    const int64_t rows = p.m - i0 < 4 ? p.m - i0 : 4;
+    if (i0 == 0 && prefetch) {
+      RowsTileM<T, R, true>(p, j0, i0, rows, j0 + R);
+    } else {
+      RowsTileM<T, R, false>(p, j0, i0, rows, j0);
+    }
   }
 }
 
@@ -151,11 +177,11 @@ void RowsTyped(const MatMulProblem& p, int64_t n_begin, int64_t n_end) {
   int64_t j = n_begin;
   if (p.m <= 2) {
     // Few x rows: eight weight rows give enough independent FMA chains.
-    for (; j + 8 <= n_end; j += 8) RowsBlock<T, 8>(p, j);
+    for (; j + 8 <= n_end; j += 8) RowsBlock<T, 8>(p, j, n_end);
   }
-  for (; j + 6 <= n_end; j += 6) RowsBlock<T, 6>(p, j);
-  for (; j + 2 <= n_end; j += 2) RowsBlock<T, 2>(p, j);
-  for (; j < n_end; ++j) RowsBlock<T, 1>(p, j);
+  for (; j + 6 <= n_end; j += 6) RowsBlock<T, 6>(p, j, n_end);
+  for (; j + 2 <= n_end; j += 2) RowsBlock<T, 2>(p, j, n_end);
+  for (; j < n_end; ++j) RowsBlock<T, 1>(p, j, n_end);
 }
 
 void MatMulRows(const MatMulProblem& p, int64_t n_begin, int64_t n_end) {
@@ -333,21 +359,26 @@ void RunBlock(const float* apack, const float* bpack, int64_t mc, int64_t nc, in
   }
 }
 
+// Loop order: x-row super-blocks of kMs rows, k slices of kKc; x is packed once per (super-block,
+// slice) and reused by every weight panel, each weight panel is packed once per super-block.
 template <ElemType T>
 void BlockedTyped(const MatMulProblem& p, int64_t n_begin, int64_t n_end, float* scratch) {
   float* bpack = scratch;
   float* apack = scratch + kKc * kNc;
-  for (int64_t jc = n_begin; jc < n_end; jc += kNc) {
-    const int64_t nc = Min(kNc, n_end - jc);
+  for (int64_t ms = 0; ms < p.m; ms += kMs) {
+    const int64_t msz = Min(kMs, p.m - ms);
     for (int64_t pc = 0; pc < p.k; pc += kKc) {
       const int64_t kc = Min(kKc, p.k - pc);
-      PackWPanels<T>(p, jc, nc, pc, kc, bpack);
       const bool first = pc == 0;
-      for (int64_t ic = 0; ic < p.m; ic += kMc) {
-        const int64_t mc = Min(kMc, p.m - ic);
-        PackAPanels(p.x, p.ldx, 1, ic, mc, pc, kc, apack);
-        RunBlock(apack, bpack, mc, nc, kc, p.out + ic * p.ldo + jc, p.ldo,
-                 !first || p.accumulate, first && p.bias != nullptr ? p.bias + jc : nullptr);
+      PackAPanels(p.x, p.ldx, 1, ms, msz, pc, kc, apack);
+      for (int64_t jc = n_begin; jc < n_end; jc += kNc) {
+        const int64_t nc = Min(kNc, n_end - jc);
+        PackWPanels<T>(p, jc, nc, pc, kc, bpack);
+        for (int64_t ic = 0; ic < msz; ic += kMc) {
+          const int64_t mc = Min(kMc, msz - ic);
+          RunBlock(apack + ic * kc, bpack, mc, nc, kc, p.out + (ms + ic) * p.ldo + jc, p.ldo,
+                   !first || p.accumulate, first && p.bias != nullptr ? p.bias + jc : nullptr);
+        }
       }
     }
   }
@@ -400,7 +431,7 @@ const KernelTable kAvx512Kernels = {
     /*blocked_panel_cols=*/kNr,
     /*blocked_scratch_floats=*/kScratchFloats,
     /*gemm=*/Gemm,
-    /*gemm_scratch_floats=*/kScratchFloats,
+    /*gemm_scratch_floats=*/kGemmScratchFloats,
     /*dot=*/avx512::Dot,
     /*axpy=*/avx512::Axpy,
     /*scale=*/avx512::Scale,

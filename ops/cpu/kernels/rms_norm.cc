@@ -15,8 +15,9 @@ absl::Status RmsNorm(ThreadPool& pool, const RmsNormArgs& args) {
   if (args.x.rank() == 3) {
     TPS_RETURN_IF_ERROR(CheckTensor(kOp, "x", args.x, {DType::kF32},
                                     {{"a", kAnyDim}, {"b", kAnyDim}, {"dim", kAnyDim}}));
-    TPS_RETURN_IF_ERROR(CheckTensor(kOp, "out", args.out, {DType::kF32},
-                                    {{"a", args.x.dim(0)}, {"b", args.x.dim(1)}, {"dim", args.x.dim(2)}}));
+    TPS_RETURN_IF_ERROR(
+        CheckTensor(kOp, "out", args.out, {DType::kF32},
+                    {{"a", args.x.dim(0)}, {"b", args.x.dim(1)}, {"dim", args.x.dim(2)}}));
   } else {
     TPS_RETURN_IF_ERROR(
         CheckTensor(kOp, "x", args.x, {DType::kF32}, {{"a", kAnyDim}, {"dim", kAnyDim}}));
@@ -24,8 +25,8 @@ absl::Status RmsNorm(ThreadPool& pool, const RmsNormArgs& args) {
                                     {{"a", args.x.dim(0)}, {"dim", args.x.dim(1)}}));
   }
   const int64_t dim = args.x.dim(args.x.rank() - 1);
-  TPS_RETURN_IF_ERROR(CheckContiguousTensor(kOp, "weight", args.weight,
-                                            {DType::kF32, DType::kBF16}, {{"dim", dim}}));
+  TPS_RETURN_IF_ERROR(CheckContiguousTensor(kOp, "weight", args.weight, {DType::kF32, DType::kBF16},
+                                            {{"dim", dim}}));
   TPS_RETURN_IF_ERROR(CheckExactAliasOrDisjoint(kOp, "out", args.out, "x", args.x));
   if (!(args.eps >= 0.0f)) {
     return absl::InvalidArgumentError(absl::StrCat("RmsNorm: eps must be >= 0, got ", args.eps));

@@ -32,7 +32,8 @@ absl::Status Rope(ThreadPool& pool, const RopeArgs& args) {
   TPS_RETURN_IF_ERROR(CheckTensor(kOp, "x", args.x, {DType::kF32},
                                   {{"n", kAnyDim}, {"heads", kAnyDim}, {"head_dim", kAnyDim}}));
   const int64_t n = args.x.dim(0), heads = args.x.dim(1), head_dim = args.x.dim(2);
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "positions", args.positions, {DType::kI32}, {{"n", n}, {"3", 3}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "positions", args.positions, {DType::kI32}, {{"n", n}, {"3", 3}}));
   const int64_t rd = args.rotary_dim;
   if (rd < 0 || rd % 2 != 0 || rd > head_dim) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -46,9 +47,9 @@ absl::Status Rope(ThreadPool& pool, const RopeArgs& args) {
     section_sum += s;
   }
   if (negative || section_sum != half) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Rope: sections must be >= 0 and sum to rotary_dim / 2 = ", half, ", got [",
-        args.sections[0], ", ", args.sections[1], ", ", args.sections[2], "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Rope: sections must be >= 0 and sum to rotary_dim / 2 = ", half, ", got [",
+                     args.sections[0], ", ", args.sections[1], ", ", args.sections[2], "]"));
   }
   if (!(args.theta > 0.0f) || !std::isfinite(args.theta)) {
     return absl::InvalidArgumentError(absl::StrCat("Rope: theta must be > 0, got ", args.theta));

@@ -11,7 +11,8 @@ namespace tpserve::ops::cpu {
 
 absl::Status Softmax(ThreadPool& pool, const SoftmaxArgs& args) {
   constexpr std::string_view kOp = "Softmax";
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "x", args.x, {DType::kF32}, {{"n", kAnyDim}, {"d", kAnyDim}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "x", args.x, {DType::kF32}, {{"n", kAnyDim}, {"d", kAnyDim}}));
   const int64_t n = args.x.dim(0), d = args.x.dim(1);
   TPS_RETURN_IF_ERROR(CheckTensor(kOp, "out", args.out, {DType::kF32}, {{"n", n}, {"d", d}}));
   TPS_RETURN_IF_ERROR(CheckExactAliasOrDisjoint(kOp, "out", args.out, "x", args.x));

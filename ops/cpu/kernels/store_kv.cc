@@ -1,4 +1,5 @@
-// StoreKv: scatters new key/value rows into the paged cache (f32 copy or bf16 round-to-nearest-even).
+// StoreKv: scatters new key/value rows into the paged cache (f32 copy or bf16
+// round-to-nearest-even).
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -29,7 +30,8 @@ absl::Status StoreKv(ThreadPool& pool, const StoreKvArgs& args) {
   const int64_t n = args.k.dim(0), kv_heads = args.k.dim(1), head_dim = args.k.dim(2);
   TPS_RETURN_IF_ERROR(CheckTensor(kOp, "v", args.v, {DType::kF32},
                                   {{"n", n}, {"kv_heads", kv_heads}, {"head_dim", head_dim}}));
-  TPS_RETURN_IF_ERROR(CheckTensor(kOp, "slot_mapping", args.slot_mapping, {DType::kI32}, {{"n", n}}));
+  TPS_RETURN_IF_ERROR(
+      CheckTensor(kOp, "slot_mapping", args.slot_mapping, {DType::kI32}, {{"n", n}}));
   TPS_RETURN_IF_ERROR(CheckTensor(
       kOp, "k_cache", args.k_cache, {DType::kF32, DType::kBF16},
       {{"num_blocks*block_size", kAnyDim}, {"kv_heads", kv_heads}, {"head_dim", head_dim}}));

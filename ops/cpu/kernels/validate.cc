@@ -25,9 +25,10 @@ std::string Expected(std::initializer_list<DType> dtypes, std::initializer_list<
 absl::Status Mismatch(std::string_view op, std::string_view field, const ConstTensorView& v,
                       std::initializer_list<DType> dtypes, std::initializer_list<Dim> dims,
                       std::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      std::string(op), ": ", std::string(field), " must be ", Expected(dtypes, dims), std::string(what),
-      ", got ", v.data == nullptr && v.rank() == 0 ? std::string("none") : DescribeView(v)));
+  return absl::InvalidArgumentError(
+      absl::StrCat(std::string(op), ": ", std::string(field), " must be ", Expected(dtypes, dims),
+                   std::string(what), ", got ",
+                   v.data == nullptr && v.rank() == 0 ? std::string("none") : DescribeView(v)));
 }
 
 // [lowest, highest) byte addresses a view touches; empty when it has no elements.
@@ -40,7 +41,11 @@ void ByteRange(const ConstTensorView& v, uintptr_t* lo, uintptr_t* hi) {
       return;
     }
     const int64_t span = (v.dim(i) - 1) * v.stride(i);
-    if (span < 0) min_off += span; else max_off += span;
+    if (span < 0) {
+      min_off += span;
+    } else {
+      max_off += span;
+    }
   }
   const auto es = static_cast<int64_t>(v.element_size());
   *lo = base + static_cast<uintptr_t>(min_off * es);
@@ -78,7 +83,8 @@ bool ProvablyDisjoint(const ConstTensorView& a, const ConstTensorView& b) {
     if (a.stride(i) != b.stride(i) || a.stride(i) <= 0) return false;
     axes.push_back({a.stride(i), -(b.dim(i) - 1), a.dim(i) - 1});
   }
-  std::sort(axes.begin(), axes.end(), [](const Axis& x, const Axis& y) { return x.stride > y.stride; });
+  std::sort(axes.begin(), axes.end(),
+            [](const Axis& x, const Axis& y) { return x.stride > y.stride; });
   int64_t reach = 0;  // max |Σ k_e·stride_e| over the smaller dims
   for (size_t d = axes.size(); d-- > 0;) {
     if (axes[d].stride <= reach) return false;
@@ -132,8 +138,8 @@ absl::Status CheckNoOverlap(std::string_view op, std::string_view out_field,
                             const ConstTensorView& out, std::string_view in_field,
                             const ConstTensorView& in) {
   if (!Overlap(out, in)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(std::string(op), ": ", std::string(out_field),
-                                                 " ", DescribeView(out), " must not alias ",
+  return absl::InvalidArgumentError(absl::StrCat(std::string(op), ": ", std::string(out_field), " ",
+                                                 DescribeView(out), " must not alias ",
                                                  std::string(in_field), " ", DescribeView(in)));
 }
 
@@ -146,18 +152,17 @@ absl::Status CheckExactAliasOrDisjoint(std::string_view op, std::string_view out
   }
   if (!Overlap(out, in)) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
-      std::string(op), ": ", std::string(out_field), " ", DescribeView(out),
-      " partially overlaps ", std::string(in_field), " ", DescribeView(in),
-      " (it may only be the very same view)"));
+      std::string(op), ": ", std::string(out_field), " ", DescribeView(out), " partially overlaps ",
+      std::string(in_field), " ", DescribeView(in), " (it may only be the very same view)"));
 }
 
 absl::Status CheckSeqStarts(std::string_view op, const ConstTensorView& seq_starts,
                             int64_t num_tokens) {
   const int64_t count = seq_starts.dim(0);
   if (count < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        std::string(op), ": seq_starts must have num_seqs + 1 >= 1 entries, got ",
-        DescribeView(seq_starts)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(op), ": seq_starts must have num_seqs + 1 >= 1 entries, got ",
+                     DescribeView(seq_starts)));
   }
   int64_t prev = 0;
   for (int64_t i = 0; i < count; ++i) {
@@ -171,8 +176,8 @@ absl::Status CheckSeqStarts(std::string_view op, const ConstTensorView& seq_star
     prev = s;
   }
   if (prev != num_tokens) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(op), ": seq_starts must end at n=",
-                                                   num_tokens, ", got ", prev));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(op), ": seq_starts must end at n=", num_tokens, ", got ", prev));
   }
   return absl::OkStatus();
 }
@@ -184,12 +189,11 @@ absl::Status CheckSlots(std::string_view op, const ConstTensorView& slots, int64
     const int64_t s = I32At(slots, i);
     if (s < 0 || s >= max_slots) {
       return absl::InvalidArgumentError(absl::StrCat(std::string(op), ": slots[", i, "]=", s,
-                                                     " is outside [0, max_slots=", max_slots,
-                                                     ")"));
+                                                     " is outside [0, max_slots=", max_slots, ")"));
     }
     if (used[static_cast<size_t>(s)]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          std::string(op), ": slots[", i, "]=", s, " is used by two sequences in one call"));
+      return absl::InvalidArgumentError(absl::StrCat(std::string(op), ": slots[", i, "]=", s,
+                                                     " is used by two sequences in one call"));
     }
     used[static_cast<size_t>(s)] = true;
   }

@@ -116,7 +116,8 @@ void ScoresGroup(const float* q, int64_t q_stride, const void* k, int64_t k_stri
       const int64_t cnt = d - c;
       const __m256 kv = LoadPartial<T>(kr, c, cnt);
 #pragma GCC unroll 2
-      for (int i = 0; i < G; ++i) acc[i] = _mm256_fmadd_ps(LoadF(q + i * q_stride + c, cnt), kv, acc[i]);
+      for (int i = 0; i < G; ++i)
+        acc[i] = _mm256_fmadd_ps(LoadF(q + i * q_stride + c, cnt), kv, acc[i]);
     }
 #pragma GCC unroll 2
     for (int i = 0; i < G; ++i) scores[i * nk + r] = scale * HorizontalSum(acc[i]);
@@ -137,7 +138,8 @@ inline __m256 Exp(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
   p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
@@ -192,7 +194,8 @@ void AccumulateTyped(const float* p, int64_t nq, const void* v, int64_t v_stride
   for (; i + 4 <= nq; i += 4) {
     AccumulateGroup<T, 4>(p + i * nk, nk, v, v_stride, d, o + i * o_stride, o_stride);
   }
-  for (; i < nq; ++i) AccumulateGroup<T, 1>(p + i * nk, nk, v, v_stride, d, o + i * o_stride, o_stride);
+  for (; i < nq; ++i)
+    AccumulateGroup<T, 1>(p + i * nk, nk, v, v_stride, d, o + i * o_stride, o_stride);
 }
 
 }  // namespace
@@ -277,8 +280,8 @@ void AttnAccumulate(const float* p, int64_t nq, const void* v, ElemType vtype, i
 // Column slices of 16 (see vec_avx512.cc for the structure).
 void DeltaRule(const DeltaRuleProblem& p) {
   for (int64_t c0 = 0; c0 < p.dv; c0 += 16) {
-    const int64_t n0 = p.dv - c0;                    // valid columns in the first vector (≥ 1)
-    const int64_t n1 = n0 > 8 ? n0 - 8 : 0;          // ... in the second
+    const int64_t n0 = p.dv - c0;            // valid columns in the first vector (≥ 1)
+    const int64_t n1 = n0 > 8 ? n0 - 8 : 0;  // ... in the second
     float* s_base = p.state + c0;
     for (int64_t t = 0; t < p.num_tokens; ++t) {
       const float* q = p.q + t * p.q_stride;
@@ -294,9 +297,8 @@ void DeltaRule(const DeltaRuleProblem& p) {
         if (n1 > 0) a1 = _mm256_fmadd_ps(kr, LoadF(s + 8, n1), a1);
       }
       const __m256 e0 = _mm256_mul_ps(beta, _mm256_fnmadd_ps(decay, a0, LoadF(v, n0)));
-      const __m256 e1 =
-          n1 > 0 ? _mm256_mul_ps(beta, _mm256_fnmadd_ps(decay, a1, LoadF(v + 8, n1)))
-                 : _mm256_setzero_ps();
+      const __m256 e1 = n1 > 0 ? _mm256_mul_ps(beta, _mm256_fnmadd_ps(decay, a1, LoadF(v + 8, n1)))
+                               : _mm256_setzero_ps();
       __m256 o0 = _mm256_setzero_ps(), o1 = _mm256_setzero_ps();
       s = s_base;
       for (int64_t r = 0; r < p.dk; ++r, s += p.dv) {

@@ -1,11 +1,11 @@
 // AVX-512 vector helpers, attention inner loops and the delta-rule recurrence (see the ODR note in
 // isa_kernels.h: intrinsics and plain loops only, helpers in an anonymous namespace).
+
 // GCC 12's AVX-512 headers build their "undefined" vectors as `__m512 __Y = __Y;`, which
 // -Wuninitialized reports at every inlined use; the values are never read.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
-
 #include <math.h>
 
 #include <cstdint>
@@ -16,8 +16,7 @@ namespace tpserve::ops::cpu::isa::avx512 {
 namespace {
 
 inline __mmask16 TailMask(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xffff)
-                     : static_cast<__mmask16>((1u << count) - 1u);
+  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1u);
 }
 
 template <ElemType T>
@@ -37,8 +36,10 @@ inline __m512 LoadMasked(const void* base, int64_t i, __mmask16 m) {
 // Horizontal sums of four vectors: {Σa, Σb, Σc, Σd}.
 inline __m128 Reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
   // Fold 512 → 256 bits per input, pairing inputs into one register: [a.lo+a.hi | b.lo+b.hi].
-  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
-  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xee));
+  const __m512 ab =
+      _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
+  const __m512 cd =
+      _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xee));
   // Lane L of s now holds four partial sums of input L.
   __m512 s = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xdd));
   s = _mm512_add_ps(s, _mm512_permute_ps(s, 0x4e));
@@ -143,7 +144,8 @@ void AccumulateGroup(const float* p, int64_t nk, const void* v, int64_t v_stride
 #pragma GCC unroll 4
     for (int i = 0; i < G; ++i) {
 #pragma GCC unroll 4
-      for (int j = 0; j < kCv; ++j) acc[i][j] = _mm512_maskz_loadu_ps(m[j], o + i * o_stride + c + 16 * j);
+      for (int j = 0; j < kCv; ++j)
+        acc[i][j] = _mm512_maskz_loadu_ps(m[j], o + i * o_stride + c + 16 * j);
     }
     const char* vr = static_cast<const char*>(v);
     for (int64_t r = 0; r < nk; ++r, vr += row_bytes) {
@@ -160,7 +162,8 @@ void AccumulateGroup(const float* p, int64_t nk, const void* v, int64_t v_stride
 #pragma GCC unroll 4
     for (int i = 0; i < G; ++i) {
 #pragma GCC unroll 4
-      for (int j = 0; j < kCv; ++j) _mm512_mask_storeu_ps(o + i * o_stride + c + 16 * j, m[j], acc[i][j]);
+      for (int j = 0; j < kCv; ++j)
+        _mm512_mask_storeu_ps(o + i * o_stride + c + 16 * j, m[j], acc[i][j]);
     }
   }
 }
@@ -172,7 +175,8 @@ void AccumulateTyped(const float* p, int64_t nq, const void* v, int64_t v_stride
   for (; i + 4 <= nq; i += 4) {
     AccumulateGroup<T, 4>(p + i * nk, nk, v, v_stride, d, o + i * o_stride, o_stride);
   }
-  for (; i < nq; ++i) AccumulateGroup<T, 1>(p + i * nk, nk, v, v_stride, d, o + i * o_stride, o_stride);
+  for (; i < nq; ++i)
+    AccumulateGroup<T, 1>(p + i * nk, nk, v, v_stride, d, o + i * o_stride, o_stride);
 }
 
 }  // namespace
@@ -195,7 +199,8 @@ void Axpy(float alpha, const float* x, float* y, int64_t n) {
   const __m512 a = _mm512_set1_ps(alpha);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = TailMask(n - i);
-    const __m512 r = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
+    const __m512 r =
+        _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
     _mm512_mask_storeu_ps(y + i, m, r);
   }
 }
@@ -250,79 +255,111 @@ void AttnAccumulate(const float* p, int64_t nq, const void* v, ElemType vtype, i
   }
 }
 
+namespace {
+
+// Loads and stores of one 16-column slice of a state row: unmasked on full slices (masked stores
+// are slow on some cores), masked on the ragged last one.
+template <bool kFull>
+inline __m512 LoadCols(const float* p, __mmask16 m) {
+  if constexpr (kFull) {
+    return _mm512_loadu_ps(p);
+  } else {
+    return _mm512_maskz_loadu_ps(m, p);
+  }
+}
+
+template <bool kFull>
+inline void StoreCols(float* p, __mmask16 m, __m512 v) {
+  if constexpr (kFull) {
+    _mm512_storeu_ps(p, v);
+  } else {
+    _mm512_mask_storeu_ps(p, m, v);
+  }
+}
+
+// State columns [c0, c0 + 32) (masks m0, m1 for the two halves) over every token.
+template <bool kFull>
+void DeltaRuleSlice(const DeltaRuleProblem& p, int64_t c0, __mmask16 m0, __mmask16 m1) {
+  float* s_base = p.state + c0;
+  const int64_t dv = p.dv;
+  for (int64_t t = 0; t < p.num_tokens; ++t) {
+    const float* q = p.q + t * p.q_stride;
+    const float* k = p.k + t * p.k_stride;
+    const float* v = p.v + t * p.v_stride + c0;
+    const __m512 decay = _mm512_set1_ps(expf(p.g[t * p.g_stride]));
+    const __m512 beta = _mm512_set1_ps(p.beta[t * p.beta_stride]);
+    // Pass 1: Sᵀk over the undecayed state, two rows per step for independent chains.
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    const float* s = s_base;
+    int64_t r = 0;
+    for (; r + 2 <= p.dk; r += 2, s += 2 * dv) {
+      const __m512 k0 = _mm512_set1_ps(k[r]), k1 = _mm512_set1_ps(k[r + 1]);
+      a0 = _mm512_fmadd_ps(k0, LoadCols<kFull>(s, m0), a0);
+      a1 = _mm512_fmadd_ps(k0, LoadCols<kFull>(s + 16, m1), a1);
+      b0 = _mm512_fmadd_ps(k1, LoadCols<kFull>(s + dv, m0), b0);
+      b1 = _mm512_fmadd_ps(k1, LoadCols<kFull>(s + dv + 16, m1), b1);
+    }
+    if (r < p.dk) {
+      const __m512 k0 = _mm512_set1_ps(k[r]);
+      a0 = _mm512_fmadd_ps(k0, LoadCols<kFull>(s, m0), a0);
+      a1 = _mm512_fmadd_ps(k0, LoadCols<kFull>(s + 16, m1), a1);
+    }
+    // β·e = β (v − decay·Sᵀk)
+    const __m512 e0 =
+        _mm512_mul_ps(beta, _mm512_fnmadd_ps(decay, _mm512_add_ps(a0, b0), LoadCols<kFull>(v, m0)));
+    const __m512 e1 = _mm512_mul_ps(
+        beta, _mm512_fnmadd_ps(decay, _mm512_add_ps(a1, b1), LoadCols<kFull>(v + 16, m1)));
+    // Pass 2: S ← decay·S + k (βe)ᵀ and o = Sᵀq.
+    __m512 o0 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps();
+    __m512 o2 = _mm512_setzero_ps(), o3 = _mm512_setzero_ps();
+    float* w = s_base;
+    r = 0;
+    for (; r + 2 <= p.dk; r += 2, w += 2 * dv) {
+      const __m512 k0 = _mm512_set1_ps(k[r]), k1 = _mm512_set1_ps(k[r + 1]);
+      const __m512 q0 = _mm512_set1_ps(q[r]), q1 = _mm512_set1_ps(q[r + 1]);
+      const __m512 s00 = _mm512_fmadd_ps(decay, LoadCols<kFull>(w, m0), _mm512_mul_ps(k0, e0));
+      const __m512 s01 = _mm512_fmadd_ps(decay, LoadCols<kFull>(w + 16, m1), _mm512_mul_ps(k0, e1));
+      const __m512 s10 = _mm512_fmadd_ps(decay, LoadCols<kFull>(w + dv, m0), _mm512_mul_ps(k1, e0));
+      const __m512 s11 =
+          _mm512_fmadd_ps(decay, LoadCols<kFull>(w + dv + 16, m1), _mm512_mul_ps(k1, e1));
+      StoreCols<kFull>(w, m0, s00);
+      StoreCols<kFull>(w + 16, m1, s01);
+      StoreCols<kFull>(w + dv, m0, s10);
+      StoreCols<kFull>(w + dv + 16, m1, s11);
+      o0 = _mm512_fmadd_ps(q0, s00, o0);
+      o1 = _mm512_fmadd_ps(q0, s01, o1);
+      o2 = _mm512_fmadd_ps(q1, s10, o2);
+      o3 = _mm512_fmadd_ps(q1, s11, o3);
+    }
+    if (r < p.dk) {
+      const __m512 k0 = _mm512_set1_ps(k[r]);
+      const __m512 q0 = _mm512_set1_ps(q[r]);
+      const __m512 s00 = _mm512_fmadd_ps(decay, LoadCols<kFull>(w, m0), _mm512_mul_ps(k0, e0));
+      const __m512 s01 = _mm512_fmadd_ps(decay, LoadCols<kFull>(w + 16, m1), _mm512_mul_ps(k0, e1));
+      StoreCols<kFull>(w, m0, s00);
+      StoreCols<kFull>(w + 16, m1, s01);
+      o0 = _mm512_fmadd_ps(q0, s00, o0);
+      o1 = _mm512_fmadd_ps(q0, s01, o1);
+    }
+    float* o = p.out + t * p.out_stride + c0;
+    StoreCols<kFull>(o, m0, _mm512_add_ps(o0, o2));
+    StoreCols<kFull>(o + 16, m1, _mm512_add_ps(o1, o3));
+  }
+}
+
+}  // namespace
+
 // The recurrence is independent per state column, so it runs on 32-column slices of S (dk × 32
 // floats, L1-resident) over all tokens: per token one pass computes Sᵀk, a second writes
 // S ← exp(g)·S + k eᵀ and accumulates Sᵀq.
 void DeltaRule(const DeltaRuleProblem& p) {
-  for (int64_t c0 = 0; c0 < p.dv; c0 += 32) {
+  int64_t c0 = 0;
+  for (; c0 + 32 <= p.dv; c0 += 32) DeltaRuleSlice<true>(p, c0, 0xffff, 0xffff);
+  if (c0 < p.dv) {
     const __mmask16 m0 = TailMask(p.dv - c0);
     const __mmask16 m1 = p.dv - c0 > 16 ? TailMask(p.dv - c0 - 16) : static_cast<__mmask16>(0);
-    float* s_base = p.state + c0;
-    for (int64_t t = 0; t < p.num_tokens; ++t) {
-      const float* q = p.q + t * p.q_stride;
-      const float* k = p.k + t * p.k_stride;
-      const float* v = p.v + t * p.v_stride + c0;
-      const __m512 decay = _mm512_set1_ps(expf(p.g[t * p.g_stride]));
-      const __m512 beta = _mm512_set1_ps(p.beta[t * p.beta_stride]);
-      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-      __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
-      float* s = s_base;
-      int64_t r = 0;
-      for (; r + 2 <= p.dk; r += 2, s += 2 * p.dv) {
-        const __m512 k0 = _mm512_set1_ps(k[r]), k1 = _mm512_set1_ps(k[r + 1]);
-        a0 = _mm512_fmadd_ps(k0, _mm512_maskz_loadu_ps(m0, s), a0);
-        a1 = _mm512_fmadd_ps(k0, _mm512_maskz_loadu_ps(m1, s + 16), a1);
-        b0 = _mm512_fmadd_ps(k1, _mm512_maskz_loadu_ps(m0, s + p.dv), b0);
-        b1 = _mm512_fmadd_ps(k1, _mm512_maskz_loadu_ps(m1, s + p.dv + 16), b1);
-      }
-      if (r < p.dk) {
-        const __m512 k0 = _mm512_set1_ps(k[r]);
-        a0 = _mm512_fmadd_ps(k0, _mm512_maskz_loadu_ps(m0, s), a0);
-        a1 = _mm512_fmadd_ps(k0, _mm512_maskz_loadu_ps(m1, s + 16), a1);
-      }
-      // e·β = β (v − decay·Sᵀk)
-      const __m512 e0 = _mm512_mul_ps(
-          beta, _mm512_fnmadd_ps(decay, _mm512_add_ps(a0, b0), _mm512_maskz_loadu_ps(m0, v)));
-      const __m512 e1 = _mm512_mul_ps(
-          beta, _mm512_fnmadd_ps(decay, _mm512_add_ps(a1, b1), _mm512_maskz_loadu_ps(m1, v + 16)));
-      __m512 o0 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps();
-      __m512 o2 = _mm512_setzero_ps(), o3 = _mm512_setzero_ps();
-      s = s_base;
-      r = 0;
-      for (; r + 2 <= p.dk; r += 2, s += 2 * p.dv) {
-        const __m512 k0 = _mm512_set1_ps(k[r]), k1 = _mm512_set1_ps(k[r + 1]);
-        const __m512 q0 = _mm512_set1_ps(q[r]), q1 = _mm512_set1_ps(q[r + 1]);
-        const __m512 s00 = _mm512_fmadd_ps(decay, _mm512_maskz_loadu_ps(m0, s), _mm512_mul_ps(k0, e0));
-        const __m512 s01 =
-            _mm512_fmadd_ps(decay, _mm512_maskz_loadu_ps(m1, s + 16), _mm512_mul_ps(k0, e1));
-        const __m512 s10 =
-            _mm512_fmadd_ps(decay, _mm512_maskz_loadu_ps(m0, s + p.dv), _mm512_mul_ps(k1, e0));
-        const __m512 s11 =
-            _mm512_fmadd_ps(decay, _mm512_maskz_loadu_ps(m1, s + p.dv + 16), _mm512_mul_ps(k1, e1));
-        _mm512_mask_storeu_ps(s, m0, s00);
-        _mm512_mask_storeu_ps(s + 16, m1, s01);
-        _mm512_mask_storeu_ps(s + p.dv, m0, s10);
-        _mm512_mask_storeu_ps(s + p.dv + 16, m1, s11);
-        o0 = _mm512_fmadd_ps(q0, s00, o0);
-        o1 = _mm512_fmadd_ps(q0, s01, o1);
-        o2 = _mm512_fmadd_ps(q1, s10, o2);
-        o3 = _mm512_fmadd_ps(q1, s11, o3);
-      }
-      if (r < p.dk) {
-        const __m512 k0 = _mm512_set1_ps(k[r]);
-        const __m512 q0 = _mm512_set1_ps(q[r]);
-        const __m512 s00 = _mm512_fmadd_ps(decay, _mm512_maskz_loadu_ps(m0, s), _mm512_mul_ps(k0, e0));
-        const __m512 s01 =
-            _mm512_fmadd_ps(decay, _mm512_maskz_loadu_ps(m1, s + 16), _mm512_mul_ps(k0, e1));
-        _mm512_mask_storeu_ps(s, m0, s00);
-        _mm512_mask_storeu_ps(s + 16, m1, s01);
-        o0 = _mm512_fmadd_ps(q0, s00, o0);
-        o1 = _mm512_fmadd_ps(q0, s01, o1);
-      }
-      float* o = p.out + t * p.out_stride + c0;
-      _mm512_mask_storeu_ps(o, m0, _mm512_add_ps(o0, o2));
-      _mm512_mask_storeu_ps(o + 16, m1, _mm512_add_ps(o1, o3));
-    }
+    DeltaRuleSlice<false>(p, c0, m0, m1);
   }
 }
 

@@ -50,7 +50,8 @@ void RunSetup(const Setup& su, uint64_t seed) {
   const int64_t rows = num_blocks * su.block_size;
   // Physical blocks in a scrambled order; unused table entries hold garbage that must not be read.
   std::vector<int32_t> perm(static_cast<size_t>(num_blocks));
-  for (int64_t i = 0; i < num_blocks; ++i) perm[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7 + 3) % num_blocks);
+  for (int64_t i = 0; i < num_blocks; ++i)
+    perm[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7 + 3) % num_blocks);
   std::vector<int32_t> tables(static_cast<size_t>(num_seqs * max_blocks), 1 << 29);
   int64_t next = 0;
   for (int64_t s = 0; s < num_seqs; ++s) {
@@ -82,7 +83,9 @@ void RunSetup(const Setup& su, uint64_t seed) {
   std::vector<std::vector<double>> keys(static_cast<size_t>(num_seqs)), values(keys.size());
   for (int64_t s = 0; s < num_seqs; ++s) {
     for (int64_t j = 0; j < ctx[static_cast<size_t>(s)]; ++j) {
-      const int64_t r = tables[static_cast<size_t>(s * max_blocks + j / su.block_size)] * su.block_size + j % su.block_size;
+      const int64_t r =
+          tables[static_cast<size_t>(s * max_blocks + j / su.block_size)] * su.block_size +
+          j % su.block_size;
       for (int64_t e = 0; e < row_elems; ++e) {
         keys[static_cast<size_t>(s)].push_back(kvals[static_cast<size_t>(r * row_elems + e)]);
         values[static_cast<size_t>(s)].push_back(vvals[static_cast<size_t>(r * row_elems + e)]);
@@ -94,12 +97,13 @@ void RunSetup(const Setup& su, uint64_t seed) {
   std::vector<double> q;
   for (int64_t t = 0; t < n; ++t) {
     for (int64_t h = 0; h < su.heads; ++h) {
-      for (int64_t c = 0; c < su.d; ++c) q.push_back(qbuf[static_cast<size_t>((t * su.heads + h) * 2 * su.d + c)]);
+      for (int64_t c = 0; c < su.d; ++c)
+        q.push_back(qbuf[static_cast<size_t>((t * su.heads + h) * 2 * su.d + c)]);
     }
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(su.d)) * 2.0;  // sharper than usual
-  const std::vector<double> want = reference::Attention(q, n, su.heads, su.d, keys, values, su.kv_heads,
-                                                        starts, ctx, scale, su.causal);
+  const std::vector<double> want = reference::Attention(q, n, su.heads, su.d, keys, values,
+                                                        su.kv_heads, starts, ctx, scale, su.causal);
   for (CpuIsa isa : testing::SupportedIsas()) {
     testing::ScopedIsa scoped(isa);
     for (int threads : testing::kThreadCounts) {
@@ -107,7 +111,8 @@ void RunSetup(const Setup& su, uint64_t seed) {
       auto backend = testing::MakeCpuBackend(threads);
       std::vector<float> out(static_cast<size_t>(n * su.heads * su.d), NAN);
       AttentionArgs args;
-      args.q = ConstTensorView(qbuf.data(), DType::kF32, {n, su.heads, su.d}, {su.heads * 2 * su.d, 2 * su.d, 1, 0});
+      args.q = ConstTensorView(qbuf.data(), DType::kF32, {n, su.heads, su.d},
+                               {su.heads * 2 * su.d, 2 * su.d, 1, 0});
       args.k_cache = ConstTensorView(kc.data(), su.cache_dtype, {rows, su.kv_heads, su.d});
       args.v_cache = ConstTensorView(vc.data(), su.cache_dtype, {rows, su.kv_heads, su.d});
       args.block_tables = ConstTensorView(tables.data(), DType::kI32, {num_seqs, max_blocks});
@@ -158,32 +163,41 @@ TEST(AttentionTest, RejectsBadArguments) {
   };
   ASSERT_OK(backend->Attention(good()));
   tables = {3, 4};
-  EXPECT_THAT(backend->Attention(good()), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                   HasSubstr("block_tables[0, 1]=4 is outside [0, num_blocks=4)")));
+  EXPECT_THAT(backend->Attention(good()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("block_tables[0, 1]=4 is outside [0, num_blocks=4)")));
   tables = {3, 1};
   ctx = {1};
-  EXPECT_THAT(backend->Attention(good()), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                   HasSubstr("context_lens[0]=1 must be at least the sequence's 2")));
+  EXPECT_THAT(backend->Attention(good()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("context_lens[0]=1 must be at least the sequence's 2")));
   ctx = {9};
-  EXPECT_THAT(backend->Attention(good()), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                   HasSubstr("at most max_blocks_per_seq * block_size = 8")));
+  EXPECT_THAT(backend->Attention(good()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("at most max_blocks_per_seq * block_size = 8")));
   ctx = {5};
   AttentionArgs a = good();
   a.block_size = 3;
-  EXPECT_THAT(backend->Attention(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("block_size must be > 0 and divide the cache rows (16)")));
+  EXPECT_THAT(backend->Attention(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("block_size must be > 0 and divide the cache rows (16)")));
   a = good();
   a.q = ConstTensorView(q.data(), DType::kF32, {2, 3, 8});
   a.out = TensorView(out.data(), DType::kF32, {2, 3, 8});
-  EXPECT_THAT(backend->Attention(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("q heads (3) must be a multiple of the cache's kv_heads (2)")));
+  EXPECT_THAT(backend->Attention(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("q heads (3) must be a multiple of the cache's kv_heads (2)")));
   a = good();
   a.v_cache = ConstTensorView(vc.data(), DType::kF32, {16, 2, 4});
-  EXPECT_THAT(backend->Attention(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("v_cache must be f32|bf16[num_blocks*block_size=16, kv_heads=2, head_dim=8]")));
+  EXPECT_THAT(
+      backend->Attention(a),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("v_cache must be f32|bf16[num_blocks*block_size=16, kv_heads=2, head_dim=8]")));
   a = good();
   a.out = TensorView(q.data(), DType::kF32, {2, 4, 8});
-  EXPECT_THAT(backend->Attention(a), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must not alias q")));
+  EXPECT_THAT(backend->Attention(a),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must not alias q")));
 }
 
 }  // namespace

@@ -53,8 +53,9 @@ TEST(DeltaNetGatesTest, RejectsBadArguments) {
   args.dt_bias = ConstTensorView(dt.data(), DType::kF32, {4});
   args.g = TensorView(g.data(), DType::kF32, {3, 4});
   args.beta = TensorView(beta.data(), DType::kF32, {3, 4});
-  EXPECT_THAT(backend->DeltaNetGates(args), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                     HasSubstr("a_log must be f32[heads=4], got f32[3]")));
+  EXPECT_THAT(backend->DeltaNetGates(args),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("a_log must be f32[heads=4], got f32[3]")));
 }
 
 }  // namespace

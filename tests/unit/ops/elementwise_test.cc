@@ -19,14 +19,17 @@ constexpr int64_t kN = 7, kD = 300;
 // a and b are the two halves of a [n, 2d] buffer (the fused gate_up projection layout).
 struct Inputs {
   std::vector<float> buf = testing::Random(kN * 2 * kD, 5, -12.0f, 12.0f);
-  ConstTensorView a() const { return ConstTensorView(buf.data(), DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0}); }
+  ConstTensorView a() const {
+    return ConstTensorView(buf.data(), DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0});
+  }
   ConstTensorView b() const {
     return ConstTensorView(buf.data() + kD, DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0});
   }
   std::vector<double> Half(int which) const {
     std::vector<double> out;
     for (int64_t t = 0; t < kN; ++t) {
-      for (int64_t c = 0; c < kD; ++c) out.push_back(buf[static_cast<size_t>(t * 2 * kD + which * kD + c)]);
+      for (int64_t c = 0; c < kD; ++c)
+        out.push_back(buf[static_cast<size_t>(t * 2 * kD + which * kD + c)]);
     }
     return out;
   }
@@ -51,9 +54,10 @@ TEST(ElementwiseTest, SiluMulMatchesReferenceOutOfPlaceAndInPlace) {
       SiluMulArgs args;
       args.gate = in.a();
       args.up = in.b();
-      args.out = alias == 0   ? TensorView(sep.data(), DType::kF32, {kN, kD})
-                 : alias == 1 ? TensorView(in.buf.data(), DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0})
-                              : TensorView(in.buf.data() + kD, DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0});
+      args.out = alias == 0 ? TensorView(sep.data(), DType::kF32, {kN, kD})
+                 : alias == 1
+                     ? TensorView(in.buf.data(), DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0})
+                     : TensorView(in.buf.data() + kD, DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0});
       ASSERT_OK(backend->SiluMul(args));
       EXPECT_TRUE(testing::AllClose(Gather(args.out), want, 2e-6, 1e-6)) << "alias " << alias;
     }
@@ -77,8 +81,9 @@ TEST(ElementwiseTest, SigmoidMulAndAddMatchReference) {
     sm.out = TensorView(in.buf.data(), DType::kF32, {kN, 5, 60}, {2 * kD, 60, 1, 0});
     const std::vector<double> want3 = reference::SigmoidMul(in.Half(0), in.Half(1));
     ASSERT_OK(backend->SigmoidMul(sm));
-    EXPECT_TRUE(testing::AllClose(Gather(TensorView(in.buf.data(), DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0})),
-                                  want3, 2e-6, 1e-6));
+    EXPECT_TRUE(testing::AllClose(
+        Gather(TensorView(in.buf.data(), DType::kF32, {kN, kD}, {2 * kD, 1, 0, 0})), want3, 2e-6,
+        1e-6));
 
     Inputs in2;
     AddArgs add;
@@ -98,8 +103,9 @@ TEST(ElementwiseTest, RejectsBadArguments) {
   add.a = ConstTensorView(a.data(), DType::kF32, {4, 16});
   add.b = ConstTensorView(b.data(), DType::kF32, {4, 15});
   add.out = TensorView(out.data(), DType::kF32, {4, 16});
-  EXPECT_THAT(backend->Add(add), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          HasSubstr("Add: b must be f32[n=4, d=16], got f32[4, 15]")));
+  EXPECT_THAT(backend->Add(add),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("Add: b must be f32[n=4, d=16], got f32[4, 15]")));
   add.b = ConstTensorView(b.data(), DType::kF32, {4, 16});
   add.out = TensorView(a.data() + 3, DType::kF32, {4, 16});
   EXPECT_THAT(backend->Add(add),
@@ -108,14 +114,15 @@ TEST(ElementwiseTest, RejectsBadArguments) {
   sm.gate = ConstTensorView(a.data(), DType::kF32, {4, 16});
   sm.up = ConstTensorView(b.data(), DType::kBF16, {4, 16});
   sm.out = TensorView(out.data(), DType::kF32, {4, 16});
-  EXPECT_THAT(backend->SiluMul(sm),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("up must be f32[n=4, d=16], got bf16")));
+  EXPECT_THAT(backend->SiluMul(sm), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("up must be f32[n=4, d=16], got bf16")));
   SigmoidMulArgs sg;
   sg.x = ConstTensorView(a.data(), DType::kF32, {4, 2, 8});
   sg.gate = ConstTensorView(b.data(), DType::kF32, {4, 16});
   sg.out = TensorView(out.data(), DType::kF32, {4, 2, 8});
   EXPECT_THAT(backend->SigmoidMul(sg),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("gate must be f32[n=4, heads=2, head_dim=8]")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("gate must be f32[n=4, heads=2, head_dim=8]")));
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ struct Inputs {
         float* x = fused.data() + t * width + h * d.dk;
         double ss = 0.0;
         for (int64_t c = 0; c < d.dk; ++c) ss += double{x[c]} * x[c];
-        const double f = (h < d.k_heads ? 1.0 / std::sqrt(static_cast<double>(d.dk)) : 1.0) / std::sqrt(ss + 1e-6);
+        const double f = (h < d.k_heads ? 1.0 / std::sqrt(static_cast<double>(d.dk)) : 1.0) /
+                         std::sqrt(ss + 1e-6);
         for (int64_t c = 0; c < d.dk; ++c) x[c] = static_cast<float>(x[c] * f);
       }
     }
@@ -48,7 +49,8 @@ struct Inputs {
   std::vector<double> Part(int64_t offset, int64_t len) const {
     std::vector<double> out;
     for (int64_t t = 0; t < tokens; ++t) {
-      for (int64_t c = 0; c < len; ++c) out.push_back(fused[static_cast<size_t>(t * width + offset + c)]);
+      for (int64_t c = 0; c < len; ++c)
+        out.push_back(fused[static_cast<size_t>(t * width + offset + c)]);
     }
     return out;
   }
@@ -58,15 +60,18 @@ struct Inputs {
                          int64_t chunk) const {
     const int64_t qk = dims.k_heads * dims.dk;
     GatedDeltaNetArgs a;
-    a.q = ConstTensorView(fused.data(), DType::kF32, {tokens, dims.k_heads, dims.dk}, {width, dims.dk, 1, 0});
-    a.k = ConstTensorView(fused.data() + qk, DType::kF32, {tokens, dims.k_heads, dims.dk}, {width, dims.dk, 1, 0});
+    a.q = ConstTensorView(fused.data(), DType::kF32, {tokens, dims.k_heads, dims.dk},
+                          {width, dims.dk, 1, 0});
+    a.k = ConstTensorView(fused.data() + qk, DType::kF32, {tokens, dims.k_heads, dims.dk},
+                          {width, dims.dk, 1, 0});
     a.v = ConstTensorView(fused.data() + 2 * qk, DType::kF32, {tokens, dims.v_heads, dims.dv},
                           {width, dims.dv, 1, 0});
     a.g = ConstTensorView(g.data(), DType::kF32, {tokens, dims.v_heads});
     a.beta = ConstTensorView(beta.data(), DType::kF32, {tokens, dims.v_heads});
     a.state = state;
     a.slots = ConstTensorView(slots.data(), DType::kI32, {static_cast<int64_t>(slots.size())});
-    a.seq_starts = ConstTensorView(starts.data(), DType::kI32, {static_cast<int64_t>(starts.size())});
+    a.seq_starts =
+        ConstTensorView(starts.data(), DType::kI32, {static_cast<int64_t>(starts.size())});
     out.assign(static_cast<size_t>(tokens * dims.v_heads * dims.dv), NAN);
     a.out = TensorView(out.data(), DType::kF32, {tokens, dims.v_heads, dims.dv});
     a.chunk_size = chunk;
@@ -89,8 +94,8 @@ struct Inputs {
 
 // |got − want| ≤ rtol · max|want| (errors of a long recurrence scale with the state, not with
 // each element).
-::testing::AssertionResult CloseToScale(const std::vector<float>& got, const std::vector<double>& want,
-                                        double rtol) {
+::testing::AssertionResult CloseToScale(const std::vector<float>& got,
+                                        const std::vector<double>& want, double rtol) {
   double scale = 0.0;
   for (double w : want) scale = std::max(scale, std::abs(w));
   return testing::WithinBounds(got, want, std::vector<double>(want.size(), rtol * scale + 1e-30));
@@ -105,7 +110,8 @@ void RunDims(const Dims& d, uint64_t seed) {
     starts.push_back(starts.back() + l);
     decode_starts.push_back(decode_starts.back() + 1);
   }
-  const Inputs prefill(d, starts.back(), seed), decode(d, static_cast<int64_t>(lens.size()), seed + 10);
+  const Inputs prefill(d, starts.back(), seed),
+      decode(d, static_cast<int64_t>(lens.size()), seed + 10);
   const int64_t state_elems = kMaxSlots * d.v_heads * d.dk * d.dv;
   const std::vector<float> state0 = testing::Random(state_elems, seed + 20, -0.5f, 0.5f);
   std::vector<double> ref_state = testing::ToF64(state0);
@@ -121,16 +127,18 @@ void RunDims(const Dims& d, uint64_t seed) {
       std::vector<float> out_by_chunk[2], state_by_chunk[2];
       const int64_t chunks[2] = {64, 0};
       for (int ci = 0; ci < 2; ++ci) {
-        SCOPED_TRACE(absl::StrCat("isa=", CpuIsaName(isa), " threads=", threads, " chunk_size=", chunks[ci]));
+        SCOPED_TRACE(absl::StrCat("isa=", CpuIsaName(isa), " threads=", threads,
+                                  " chunk_size=", chunks[ci]));
         std::vector<float> state = state0, out;
-        ASSERT_OK(backend->GatedDeltaNet(
-            prefill.Args(TensorView(state.data(), DType::kF32, state_shape), slots, starts, out, chunks[ci])));
+        ASSERT_OK(backend->GatedDeltaNet(prefill.Args(
+            TensorView(state.data(), DType::kF32, state_shape), slots, starts, out, chunks[ci])));
         EXPECT_TRUE(CloseToScale(out, want_prefill, 2e-5)) << "prefill output";
         EXPECT_TRUE(CloseToScale(state, ref_state_prefill, 2e-5)) << "state after prefill";
         out_by_chunk[ci] = out;
         state_by_chunk[ci] = state;
-        ASSERT_OK(backend->GatedDeltaNet(
-            decode.Args(TensorView(state.data(), DType::kF32, state_shape), slots, decode_starts, out, chunks[ci])));
+        ASSERT_OK(
+            backend->GatedDeltaNet(decode.Args(TensorView(state.data(), DType::kF32, state_shape),
+                                               slots, decode_starts, out, chunks[ci])));
         EXPECT_TRUE(CloseToScale(out, want_decode, 2e-5)) << "decode output";
         EXPECT_TRUE(CloseToScale(state, ref_state, 2e-5)) << "state after decode";
       }
@@ -156,8 +164,8 @@ TEST(GatedDeltaNetTest, ModelSizedHeads) {
   auto backend = testing::MakeCpuBackend(2);
   for (int64_t chunk : {64, 0}) {
     std::vector<float> state = state0, out;
-    ASSERT_OK(backend->GatedDeltaNet(
-        in.Args(TensorView(state.data(), DType::kF32, {2, 2, 128, 128}), slots, starts, out, chunk)));
+    ASSERT_OK(backend->GatedDeltaNet(in.Args(
+        TensorView(state.data(), DType::kF32, {2, 2, 128, 128}), slots, starts, out, chunk)));
     EXPECT_TRUE(CloseToScale(out, want, 2e-5)) << "chunk_size " << chunk;
     EXPECT_TRUE(CloseToScale(state, ref_state, 2e-5)) << "chunk_size " << chunk;
   }
@@ -175,20 +183,27 @@ TEST(GatedDeltaNetTest, RejectsBadArguments) {
   GatedDeltaNetArgs a = in.Args(sv, slots, starts, out, 64);
   a.v = ConstTensorView(in.fused.data(), DType::kF32, {3, 3, 8}, {in.width, 8, 1, 0});
   a.g = ConstTensorView(in.g.data(), DType::kF32, {3, 3});
-  EXPECT_THAT(backend->GatedDeltaNet(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                  HasSubstr("v_heads (3) must be a multiple of k_heads (2)")));
-  a = in.Args(TensorView(state.data(), DType::kF32, {1, 4, 8, 8}, {512, 64, 8, 1}), slots, starts, out, 64);
   EXPECT_THAT(backend->GatedDeltaNet(a),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("slots[0]=1 is outside [0, max_slots=1)")));
-  a = in.Args(TensorView(state.data(), DType::kF32, {1, 4, 8, 8}, {512, 128, 8, 1}), slots, starts, out, 64);
-  EXPECT_THAT(backend->GatedDeltaNet(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                  HasSubstr("state must be f32[max_slots, v_heads=4, dk=8, dv=8] and contiguous")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("v_heads (3) must be a multiple of k_heads (2)")));
+  a = in.Args(TensorView(state.data(), DType::kF32, {1, 4, 8, 8}, {512, 64, 8, 1}), slots, starts,
+              out, 64);
+  EXPECT_THAT(backend->GatedDeltaNet(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("slots[0]=1 is outside [0, max_slots=1)")));
+  a = in.Args(TensorView(state.data(), DType::kF32, {1, 4, 8, 8}, {512, 128, 8, 1}), slots, starts,
+              out, 64);
+  EXPECT_THAT(
+      backend->GatedDeltaNet(a),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("state must be f32[max_slots, v_heads=4, dk=8, dv=8] and contiguous")));
   a = in.Args(sv, slots, starts, out, -1);
   EXPECT_THAT(backend->GatedDeltaNet(a),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("chunk_size must be >= 0")));
   starts = {1, 3};
-  EXPECT_THAT(backend->GatedDeltaNet(in.Args(sv, slots, starts, out, 64)),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seq_starts must start at 0")));
+  EXPECT_THAT(
+      backend->GatedDeltaNet(in.Args(sv, slots, starts, out, 64)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("seq_starts must start at 0")));
   starts = {0, 3};
   a = in.Args(sv, slots, starts, out, 64);
   a.out = TensorView(state.data(), DType::kF32, {3, 4, 8});

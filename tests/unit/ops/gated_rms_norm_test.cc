@@ -33,12 +33,14 @@ TEST(GatedRmsNormTest, MatchesReference) {
           }
         }
         const std::vector<double> want = reference::GatedRmsNorm(
-            xs, zs, kDim, wtype == DType::kBF16 ? testing::Bf16Values(wb) : testing::ToF64(wf), 1e-6);
+            xs, zs, kDim, wtype == DType::kBF16 ? testing::Bf16Values(wb) : testing::ToF64(wf),
+            1e-6);
         const std::array<int64_t, 4> strides = {row, kDim, 1, 0};
         std::vector<float> out(static_cast<size_t>(kN * kHeads * kDim));
         GatedRmsNormArgs args;
         args.x = ConstTensorView(buf.data(), DType::kF32, {kN, kHeads, kDim}, strides);
-        args.z = ConstTensorView(buf.data() + kHeads * kDim, DType::kF32, {kN, kHeads, kDim}, strides);
+        args.z =
+            ConstTensorView(buf.data() + kHeads * kDim, DType::kF32, {kN, kHeads, kDim}, strides);
         args.weight = wtype == DType::kBF16 ? ConstTensorView(wb.data(), DType::kBF16, {kDim})
                                             : ConstTensorView(wf.data(), DType::kF32, {kDim});
         args.out = in_place ? TensorView(buf.data(), DType::kF32, {kN, kHeads, kDim}, strides)
@@ -66,8 +68,9 @@ TEST(GatedRmsNormTest, RejectsBadArguments) {
   a.z = ConstTensorView(z.data(), DType::kF32, {2, 1, 16});
   a.weight = ConstTensorView(w.data(), DType::kF32, {16});
   a.out = TensorView(out.data(), DType::kF32, {2, 2, 16});
-  EXPECT_THAT(backend->GatedRmsNorm(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("z must be f32[n=2, heads=2, dim=16], got f32[2, 1, 16]")));
+  EXPECT_THAT(backend->GatedRmsNorm(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("z must be f32[n=2, heads=2, dim=16], got f32[2, 1, 16]")));
   a.z = ConstTensorView(z.data(), DType::kF32, {2, 2, 16});
   a.out = TensorView(z.data(), DType::kF32, {2, 2, 16});
   EXPECT_THAT(backend->GatedRmsNorm(a),

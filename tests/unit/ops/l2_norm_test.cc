@@ -24,14 +24,17 @@ TEST(L2NormTest, MatchesReference) {
       for (int64_t c = 0; c < kDim; ++c) buf[static_cast<size_t>(kDim + c)] = 1e-4f;
       std::vector<double> xs;
       for (int64_t t = 0; t < kN; ++t) {
-        for (int64_t i = 0; i < kHeads * kDim; ++i) xs.push_back(buf[static_cast<size_t>(t * kStride + kDim + i)]);
+        for (int64_t i = 0; i < kHeads * kDim; ++i)
+          xs.push_back(buf[static_cast<size_t>(t * kStride + kDim + i)]);
       }
       const double scale = 1.0 / std::sqrt(128.0);
       const std::vector<double> want = reference::L2Norm(xs, kDim, 1e-6, scale);
       std::vector<float> out(static_cast<size_t>(kN * kHeads * kDim));
       L2NormArgs args;
-      args.x = ConstTensorView(buf.data() + kDim, DType::kF32, {kN, kHeads, kDim}, {kStride, kDim, 1, 0});
-      args.out = in_place ? TensorView(buf.data() + kDim, DType::kF32, {kN, kHeads, kDim}, {kStride, kDim, 1, 0})
+      args.x = ConstTensorView(buf.data() + kDim, DType::kF32, {kN, kHeads, kDim},
+                               {kStride, kDim, 1, 0});
+      args.out = in_place ? TensorView(buf.data() + kDim, DType::kF32, {kN, kHeads, kDim},
+                                       {kStride, kDim, 1, 0})
                           : TensorView(out.data(), DType::kF32, {kN, kHeads, kDim});
       args.scale = static_cast<float>(scale);
       ASSERT_OK(backend->L2Norm(args));
@@ -42,7 +45,8 @@ TEST(L2NormTest, MatchesReference) {
           got.insert(got.end(), row, row + kDim);
         }
       }
-      EXPECT_TRUE(testing::AllClose(got, want, 1e-5, 1e-7)) << "threads=" << threads << " in_place=" << in_place;
+      EXPECT_TRUE(testing::AllClose(got, want, 1e-5, 1e-7))
+          << "threads=" << threads << " in_place=" << in_place;
     }
     // Rank 2.
     const std::vector<float> x = testing::Random(5 * 33, 4);
@@ -51,7 +55,8 @@ TEST(L2NormTest, MatchesReference) {
     args.x = ConstTensorView(x.data(), DType::kF32, {5, 33});
     args.out = TensorView(out.data(), DType::kF32, {5, 33});
     ASSERT_OK(backend->L2Norm(args));
-    EXPECT_TRUE(testing::AllClose(out, reference::L2Norm(testing::ToF64(x), 33, 1e-6, 1.0), 1e-5, 1e-7));
+    EXPECT_TRUE(
+        testing::AllClose(out, reference::L2Norm(testing::ToF64(x), 33, 1e-6, 1.0), 1e-5, 1e-7));
   }
 }
 

@@ -1,6 +1,6 @@
-// MatMul against the float64 reference, for every ISA this machine runs, 1 and 2 threads, f32 / bf16
-// / f16 weights, decode-sized and prefill-sized m (both kernel paths), odd sizes, strided x and out,
-// bias and accumulate.
+// MatMul against the float64 reference, for every ISA this machine runs, 1 and 2 threads, f32 /
+// bf16 / f16 weights, decode-sized and prefill-sized m (both kernel paths), odd sizes, strided x
+// and out, bias and accumulate.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -29,24 +29,32 @@ struct Case {
   int64_t out_pad;  // extra elements per out row
 };
 
-// Both kernel paths (rows: m ≤ 16, blocked above), odd k and n around the vector widths and
-// tile sizes, several kc / nc / mc blocks for the blocked path.
+// Both kernel paths (rows: m ≤ 64, blocked above), odd k and n around the vector widths and tile
+// sizes, several kc / nc / mc blocks for the blocked path.
 const Case kCases[] = {
-    {1, 1, 1, false, false, 0, 0},       {1, 37, 19, true, false, 3, 0},
-    {1, 64, 1024, false, true, 0, 5},    {2, 129, 1000, true, false, 0, 0},
-    {3, 130, 257, false, false, 7, 2},   {4, 8, 16, true, true, 0, 0},
-    {16, 96, 100, false, false, 1, 1},   {17, 45, 33, true, false, 0, 3},
-    {33, 70, 300, false, true, 4, 0},    {40, 600, 520, true, false, 0, 0},
-    {130, 40, 70, true, true, 2, 2},     {29, 1, 530, false, false, 0, 0},
+    {1, 1, 1, false, false, 0, 0},
+    {1, 37, 19, true, false, 3, 0},
+    {1, 64, 1024, false, true, 0, 5},
+    {2, 129, 1000, true, false, 0, 0},
+    {3, 130, 257, false, false, 7, 2},
+    {4, 8, 16, true, true, 0, 0},
+    {16, 96, 100, false, false, 1, 1},
+    {17, 45, 33, true, false, 0, 3},
+    {33, 70, 300, false, true, 4, 0},
+    {40, 600, 520, true, false, 0, 0},
+    {130, 40, 70, true, true, 2, 2},
+    {29, 1, 530, false, false, 0, 0},
     {200, 20, 50, true, false, 0, 1},  // one column panel: the blocked path splits m
+    {65, 50, 1100, true, true, 3, 1},
+    {136, 530, 520, false, true, 0, 2},  // blocked: several kc and nc blocks
 };
 
 constexpr float kPadSentinel = 12345.0f;
 
 std::string Describe(const Case& c, DType dtype) {
   return absl::StrCat("m=", c.m, " n=", c.n, " k=", c.k, " ", std::string(DTypeName(dtype)),
-                      c.bias ? " bias" : "", c.accumulate ? " accumulate" : "",
-                      " x_pad=", c.x_pad, " out_pad=", c.out_pad);
+                      c.bias ? " bias" : "", c.accumulate ? " accumulate" : "", " x_pad=", c.x_pad,
+                      " out_pad=", c.out_pad);
 }
 
 // One case's inputs in their stored form plus the reference output and per-element bounds.
@@ -70,7 +78,8 @@ Prepared Prepare(const Case& c, DType dtype, uint64_t seed) {
     std::memcpy(p.w.data(), wf.data(), p.w.size());
     wv = testing::ToF64(wf);
   } else {
-    const std::vector<uint16_t> h = dtype == DType::kBF16 ? testing::ToBf16(wf) : testing::ToF16(wf);
+    const std::vector<uint16_t> h =
+        dtype == DType::kBF16 ? testing::ToBf16(wf) : testing::ToF16(wf);
     p.w.resize(h.size() * 2);
     std::memcpy(p.w.data(), h.data(), p.w.size());
     wv = dtype == DType::kBF16 ? testing::Bf16Values(h) : testing::F16Values(h);
@@ -141,8 +150,8 @@ TEST(MatMulTest, MatchesReferenceForEveryIsaThreadCountAndWeightType) {
       for (CpuIsa isa : testing::SupportedIsas()) {
         testing::ScopedIsa scoped(isa);
         for (int threads : testing::kThreadCounts) {
-          SCOPED_TRACE(absl::StrCat(Describe(c, dtype), " isa=", CpuIsaName(isa),
-                                    " threads=", threads));
+          SCOPED_TRACE(
+              absl::StrCat(Describe(c, dtype), " isa=", CpuIsaName(isa), " threads=", threads));
           auto backend = testing::MakeCpuBackend(threads);
           RunCase(*backend, c, dtype, p);
         }
@@ -186,8 +195,9 @@ TEST(MatMulTest, RejectsBadArguments) {
 
   MatMulArgs a = good();
   a.x.dtype = DType::kBF16;
-  EXPECT_THAT(backend->MatMul(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                           HasSubstr("MatMul: x must be f32[m, k], got bf16[2, 4]")));
+  EXPECT_THAT(backend->MatMul(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("MatMul: x must be f32[m, k], got bf16[2, 4]")));
   a = good();
   a.w = ConstTensorView(w.data(), DType::kF32, {3, 5});
   EXPECT_THAT(backend->MatMul(a), StatusIs(absl::StatusCode::kInvalidArgument,
@@ -198,12 +208,14 @@ TEST(MatMulTest, RejectsBadArguments) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("got i32[3, 4]")));
   a = good();
   a.w = ConstTensorView(w.data(), DType::kF32, {3, 4}, {8, 1, 0, 0});
-  EXPECT_THAT(backend->MatMul(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                           HasSubstr("w must be f32|bf16|f16[n, k=4] and contiguous")));
+  EXPECT_THAT(backend->MatMul(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("w must be f32|bf16|f16[n, k=4] and contiguous")));
   a = good();
   a.x = ConstTensorView(x.data(), DType::kF32, {2, 4}, {8, 2, 0, 0});
-  EXPECT_THAT(backend->MatMul(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                           HasSubstr("x must be f32[m, k] with a contiguous innermost dim")));
+  EXPECT_THAT(backend->MatMul(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("x must be f32[m, k] with a contiguous innermost dim")));
   a = good();
   a.out = TensorView(out.data(), DType::kF32, {2, 4});
   EXPECT_THAT(backend->MatMul(a), StatusIs(absl::StatusCode::kInvalidArgument,

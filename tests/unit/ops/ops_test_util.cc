@@ -64,8 +64,7 @@ std::vector<double> F16Values(const std::vector<uint16_t>& v) {
                                         const std::vector<double>& want,
                                         const std::vector<double>& bound) {
   if (got.size() != want.size()) {
-    return ::testing::AssertionFailure()
-           << "size " << got.size() << " != expected " << want.size();
+    return ::testing::AssertionFailure() << "size " << got.size() << " != expected " << want.size();
   }
   size_t worst = 0, failures = 0;
   double worst_ratio = 0.0;

@@ -24,7 +24,8 @@ void Check(Backend& backend, int rank, int64_t rows, int64_t heads, int64_t dim,
   std::vector<float> buf = testing::Random(rows * total_heads * dim, seed, -3.0f, 3.0f);
   const std::vector<float> wf = testing::Random(dim, seed + 1, -0.5f, 0.5f);
   std::vector<uint16_t> wb = testing::ToBf16(wf);
-  const std::vector<double> wv = wtype == DType::kBF16 ? testing::Bf16Values(wb) : testing::ToF64(wf);
+  const std::vector<double> wv =
+      wtype == DType::kBF16 ? testing::Bf16Values(wb) : testing::ToF64(wf);
 
   ConstTensorView x;
   std::vector<double> xs;  // the viewed elements, dense
@@ -33,7 +34,8 @@ void Check(Backend& backend, int rank, int64_t rows, int64_t heads, int64_t dim,
                         {total_heads * dim, dim, 1, 0});
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t h = 0; h < heads; ++h) {
-        for (int64_t c = 0; c < dim; ++c) xs.push_back(buf[static_cast<size_t>((r * total_heads + h + 1) * dim + c)]);
+        for (int64_t c = 0; c < dim; ++c)
+          xs.push_back(buf[static_cast<size_t>((r * total_heads + h + 1) * dim + c)]);
       }
     }
   } else {
@@ -70,9 +72,9 @@ TEST(RmsNormTest, MatchesReference) {
     for (DType wtype : {DType::kF32, DType::kBF16}) {
       for (bool unit_offset : {true, false}) {
         for (bool in_place : {false, true}) {
-          SCOPED_TRACE(::testing::Message() << "threads=" << threads << " w=" << DTypeName(wtype)
-                                            << " unit_offset=" << unit_offset
-                                            << " in_place=" << in_place);
+          SCOPED_TRACE(::testing::Message()
+                       << "threads=" << threads << " w=" << DTypeName(wtype)
+                       << " unit_offset=" << unit_offset << " in_place=" << in_place);
           Check(*backend, 2, 7, 1, 64, wtype, unit_offset, in_place, seed += 3);
           Check(*backend, 2, 1, 1, 1, wtype, unit_offset, in_place, seed += 3);
           Check(*backend, 2, 3, 1, 1000, wtype, unit_offset, in_place, seed += 3);
@@ -97,16 +99,17 @@ TEST(RmsNormTest, RejectsBadArguments) {
   ASSERT_OK(backend->RmsNorm(good()));
   RmsNormArgs a = good();
   a.weight = ConstTensorView(w.data(), DType::kF32, {15});
-  EXPECT_THAT(backend->RmsNorm(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                            HasSubstr("weight must be f32|bf16[dim=16], got f32[15]")));
+  EXPECT_THAT(backend->RmsNorm(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("weight must be f32|bf16[dim=16], got f32[15]")));
   a = good();
   a.weight.dtype = DType::kF16;
   EXPECT_THAT(backend->RmsNorm(a),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weight must be f32|bf16")));
   a = good();
   a.out = TensorView(out.data(), DType::kF32, {4, 8});
-  EXPECT_THAT(backend->RmsNorm(a),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("out must be f32[a=4, dim=16]")));
+  EXPECT_THAT(backend->RmsNorm(a), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            HasSubstr("out must be f32[a=4, dim=16]")));
   a = good();
   a.out = TensorView(x.data() + 1, DType::kF32, {4, 16});
   EXPECT_THAT(backend->RmsNorm(a),

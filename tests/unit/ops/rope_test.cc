@@ -22,7 +22,8 @@ constexpr int64_t kN = 13, kHeads = 3, kHeadDim = 96;
 std::vector<int32_t> Positions(int32_t lo, int32_t span, uint64_t seed) {
   const std::vector<float> r = testing::Random(kN * 3, seed, 0.0f, 1.0f);
   std::vector<int32_t> p(r.size());
-  for (size_t i = 0; i < r.size(); ++i) p[i] = lo + static_cast<int32_t>(r[i] * static_cast<float>(span));
+  for (size_t i = 0; i < r.size(); ++i)
+    p[i] = lo + static_cast<int32_t>(r[i] * static_cast<float>(span));
   return p;
 }
 
@@ -36,7 +37,8 @@ void Check(Backend& backend, const reference::RopeParams& p, const std::vector<i
   std::vector<double> x;
   for (int64_t t = 0; t < kN; ++t) {
     for (int64_t h = 0; h < kHeads; ++h) {
-      for (int64_t c = 0; c < kHeadDim; ++c) x.push_back(buf[static_cast<size_t>((t * kHeads + h) * 2 * kHeadDim + c)]);
+      for (int64_t c = 0; c < kHeadDim; ++c)
+        x.push_back(buf[static_cast<size_t>((t * kHeads + h) * 2 * kHeadDim + c)]);
     }
   }
   reference::Rope(x, kN, kHeads, kHeadDim, pos, p);
@@ -133,19 +135,23 @@ TEST(RopeTest, RejectsBadArguments) {
   ASSERT_OK(backend->Rope(good()));
   RopeArgs a = good();
   a.rotary_dim = 7;
-  EXPECT_THAT(backend->Rope(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                         HasSubstr("rotary_dim must be even and in [0, head_dim=16], got 7")));
+  EXPECT_THAT(backend->Rope(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rotary_dim must be even and in [0, head_dim=16], got 7")));
   a = good();
   a.rotary_dim = 18;
-  EXPECT_THAT(backend->Rope(a), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rotary_dim")));
+  EXPECT_THAT(backend->Rope(a),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rotary_dim")));
   a = good();
   a.sections = {2, 2, 1};
-  EXPECT_THAT(backend->Rope(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                         HasSubstr("sections must be >= 0 and sum to rotary_dim / 2 = 4")));
+  EXPECT_THAT(backend->Rope(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("sections must be >= 0 and sum to rotary_dim / 2 = 4")));
   a = good();
   a.positions = ConstTensorView(pos.data(), DType::kI32, {2, 2});
-  EXPECT_THAT(backend->Rope(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                         HasSubstr("positions must be i32[n=2, 3=3], got i32[2, 2]")));
+  EXPECT_THAT(backend->Rope(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("positions must be i32[n=2, 3=3], got i32[2, 2]")));
   a = good();
   a.theta = 0.0f;
   EXPECT_THAT(backend->Rope(a), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("theta")));

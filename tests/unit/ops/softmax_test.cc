@@ -22,7 +22,7 @@ TEST(SoftmaxTest, MatchesReference) {
     auto backend = testing::MakeCpuBackend(threads);
     for (bool in_place : {false, true}) {
       std::vector<float> x = testing::Random(kN * kD, 8, -50.0f, 50.0f);
-      x[3] = 1000.0f;                                   // exp overflows without the max subtraction
+      x[3] = 1000.0f;  // exp overflows without the max subtraction
       x[kD + 5] = -std::numeric_limits<float>::infinity();  // a masked entry
       const std::vector<double> want = reference::Softmax(testing::ToF64(x), kD, 0.25);
       std::vector<float> out(x.size());
@@ -43,8 +43,8 @@ TEST(SoftmaxTest, RejectsBadArguments) {
   SoftmaxArgs a;
   a.x = ConstTensorView(x.data(), DType::kF32, {64});
   a.out = TensorView(out.data(), DType::kF32, {64});
-  EXPECT_THAT(backend->Softmax(a),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x must be f32[n, d], got f32[64]")));
+  EXPECT_THAT(backend->Softmax(a), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            HasSubstr("x must be f32[n, d], got f32[64]")));
 }
 
 }  // namespace

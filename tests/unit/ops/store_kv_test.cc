@@ -30,9 +30,10 @@ TEST(StoreKvTest, WritesMappedRows) {
       const size_t cache_bytes = static_cast<size_t>(kRows * kKvHeads * kHeadDim) * es;
       std::vector<uint8_t> kc(cache_bytes, 0xAB), vc(cache_bytes, 0xCD);
       StoreKvArgs args;
-      args.k = ConstTensorView(kv.data(), DType::kF32, {kN, kKvHeads, kHeadDim}, {row, kHeadDim, 1, 0});
-      args.v = ConstTensorView(kv.data() + kKvHeads * kHeadDim, DType::kF32, {kN, kKvHeads, kHeadDim},
-                               {row, kHeadDim, 1, 0});
+      args.k =
+          ConstTensorView(kv.data(), DType::kF32, {kN, kKvHeads, kHeadDim}, {row, kHeadDim, 1, 0});
+      args.v = ConstTensorView(kv.data() + kKvHeads * kHeadDim, DType::kF32,
+                               {kN, kKvHeads, kHeadDim}, {row, kHeadDim, 1, 0});
       args.slot_mapping = ConstTensorView(slots.data(), DType::kI32, {kN});
       args.k_cache = TensorView(kc.data(), dtype, {kRows, kKvHeads, kHeadDim});
       args.v_cache = TensorView(vc.data(), dtype, {kRows, kKvHeads, kHeadDim});
@@ -77,15 +78,19 @@ TEST(StoreKvTest, RejectsBadArguments) {
   a.slot_mapping = ConstTensorView(slots.data(), DType::kI32, {2});
   a.k_cache = TensorView(kc.data(), DType::kF32, {8, 1, 4});
   a.v_cache = TensorView(vc.data(), DType::kF32, {8, 1, 4});
-  EXPECT_THAT(backend->StoreKv(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                            HasSubstr("slot_mapping[1]=8 is outside the cache rows [0, 8)")));
+  EXPECT_THAT(backend->StoreKv(a),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("slot_mapping[1]=8 is outside the cache rows [0, 8)")));
   slots[1] = -1;
   EXPECT_THAT(backend->StoreKv(a),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("slot_mapping[1]=-1")));
   slots[1] = 2;
   a.v_cache = TensorView(vc.data(), DType::kF32, {8, 1, 3});
-  EXPECT_THAT(backend->StoreKv(a), StatusIs(absl::StatusCode::kInvalidArgument,
-                                            HasSubstr("v_cache must be f32|bf16[num_blocks*block_size=8, kv_heads=1, head_dim=4]")));
+  EXPECT_THAT(
+      backend->StoreKv(a),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("v_cache must be f32|bf16[num_blocks*block_size=8, kv_heads=1, head_dim=4]")));
 }
 
 }  // namespace
