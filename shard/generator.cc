@@ -27,6 +27,15 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
                                                        absl::Span<const GenerationRequest> requests,
                                                        const GeneratorOptions& options,
                                                        GenerationStats* stats) {
+  LocalStepRunner runner(model);
+  return Generate(runner, requests, options, stats);
+}
+
+absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
+                                                       absl::Span<const GenerationRequest> requests,
+                                                       const GeneratorOptions& options,
+                                                       GenerationStats* stats) {
+  Qwen35Model& model = runner.model();
   GenerationStats local_stats;
   GenerationStats& st = stats != nullptr ? *stats : local_stats;
   std::vector<GenerationResult> results(requests.size());
@@ -59,12 +68,17 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
 
   std::vector<Running> running;
   running.reserve(requests.size());
-  auto release_all = [&] {
-    for (auto& run : running) {
-      if (run.slot >= 0) (void)model.memory().Release(run.slot);
-    }
-  };
   uint64_t step_id = 0;
+  std::vector<int32_t> pending_release;  // finished slots, released by the next plan
+  // Gives back every slot still held (best effort: after a failed step the group may be gone).
+  auto release_all = [&] {
+    StepPlan plan;
+    plan.step_id = step_id++;
+    for (auto& run : running) {
+      if (run.slot >= 0 && model.memory().in_use(run.slot)) plan.release_slots.push_back(run.slot);
+    }
+    if (!plan.release_slots.empty()) (void)runner.Run(plan);
+  };
   auto emit = [&](Running& run, int32_t token) {
     const GenerationRequest& req = requests[run.request];
     GenerationResult& res = results[run.request];
@@ -78,18 +92,20 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
       res.finish_reason = FinishReason::kLength;
       run.done = true;
     }
+    if (run.done) pending_release.push_back(run.slot);
   };
 
   // Prefill, one request at a time, in chunks.
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t r = 0; r < requests.size(); ++r) {
     const GenerationRequest& req = requests[r];
-    auto slot = model.memory().AcquireSlot();
-    if (!slot.ok()) {
+    const int32_t slot = model.memory().FindFreeSlot();
+    if (slot < 0) {
       release_all();
-      return slot.status();
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "request ", r, ": all ", model.options().max_slots, " sequence slots are in use"));
     }
-    running.push_back(Running{r, *slot, req.prompt, Sampler(req.sampling), false});
+    running.push_back(Running{r, -1, req.prompt, Sampler(req.sampling), false});
     Running& run = running.back();
     const int64_t len = static_cast<int64_t>(req.prompt.size());
     for (int64_t begin = 0; begin < len; begin += chunk) {
@@ -97,18 +113,22 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
       StepPlan plan;
       plan.step_id = step_id++;
       SequenceStep seq;
-      seq.slot = run.slot;
+      seq.slot = slot;
+      seq.new_sequence = begin == 0;
       seq.start_index = static_cast<int32_t>(begin);
       seq.token_ids.assign(req.prompt.begin() + begin, req.prompt.begin() + end);
       seq.logits = options.all_logits ? LogitsMode::kAll
                    : end == len       ? LogitsMode::kLast
                                       : LogitsMode::kNone;
       plan.sequences.push_back(std::move(seq));
-      auto logits = model.Forward(plan);
+      plan.release_slots = std::move(pending_release);
+      pending_release.clear();
+      auto logits = runner.Run(plan);
       if (!logits.ok()) {
         release_all();
         return Annotate(logits.status(), absl::StrCat("request ", r, " prefill"));
       }
+      run.slot = slot;
       const StepLogits::Range& range = logits->sequence(0);
       if (options.on_logits) {
         for (int64_t i = 0; i < range.count; ++i) options.on_logits(r, logits->Row(range.begin + i));
@@ -139,7 +159,9 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
       active.push_back(&run);
     }
     if (active.empty()) break;
-    auto logits = model.Forward(plan);
+    plan.release_slots = std::move(pending_release);
+    pending_release.clear();
+    auto logits = runner.Run(plan);
     if (!logits.ok()) {
       release_all();
       return Annotate(logits.status(), "decode");
@@ -154,7 +176,12 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
     ++st.decode_steps;
   }
   st.decode_seconds += Seconds(t1, std::chrono::steady_clock::now());
-  release_all();
+  StepPlan last;
+  last.step_id = step_id++;
+  last.release_slots = std::move(pending_release);
+  if (!last.release_slots.empty()) {
+    TPS_RETURN_IF_ERROR_CTX(runner.Run(last).status(), "releasing finished sequences");
+  }
   return results;
 }
 

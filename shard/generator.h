@@ -15,6 +15,7 @@
 #include "absl/types/span.h"
 #include "shard/qwen35_model.h"
 #include "shard/sampling.h"
+#include "shard/step_runner.h"
 
 namespace tpserve::shard {
 
@@ -49,6 +50,13 @@ struct GeneratorOptions {
   int64_t valid_vocab = 0;  // sample only ids below this (0: the whole vocab)
 };
 
+// Runs every request to completion through `runner`. Slots are taken and given back through the
+// plans (new_sequence / release_slots), so a sharded group's ranks stay in step.
+absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
+                                                       absl::Span<const GenerationRequest> requests,
+                                                       const GeneratorOptions& options,
+                                                       GenerationStats* stats = nullptr);
+// The same on one in-process model.
 absl::StatusOr<std::vector<GenerationResult>> Generate(Qwen35Model& model,
                                                        absl::Span<const GenerationRequest> requests,
                                                        const GeneratorOptions& options,

@@ -163,6 +163,10 @@ absl::Status Qwen35Model::AllocateWorkspace() {
   const int64_t rows = options_.max_logit_rows;
   TPS_RETURN_IF_ERROR(alloc(f32, {rows, t.hidden_size}, &logits_in_));
   TPS_RETURN_IF_ERROR(alloc(f32, {rows, vocab_local}, &logits_));
+  if (tp > 1) {
+    TPS_RETURN_IF_ERROR(alloc(f32, {tp * rows, vocab_local}, &gathered_));
+    full_logits_.resize(static_cast<size_t>(rows * t.vocab_size));
+  }
 
   const int64_t max_seqs = std::min<int64_t>(n, options_.max_slots);
   const int64_t max_blocks = memory_->max_blocks_per_seq();
@@ -177,6 +181,17 @@ absl::Status Qwen35Model::AllocateWorkspace() {
   return absl::OkStatus();
 }
 
+absl::Status Qwen35Model::set_communicator(comm::Communicator* comm) {
+  if (comm != nullptr &&
+      (comm->world_size() != layout_.tp_size || comm->rank() != layout_.tp_rank)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "communicator is rank ", comm->rank(), " of ", comm->world_size(), ", the model shard is rank ",
+        layout_.tp_rank, " of ", layout_.tp_size));
+  }
+  comm_ = comm;
+  return absl::OkStatus();
+}
+
 void Qwen35Model::set_delta_net_chunk_size(int64_t chunk_size) {
   for (auto& layer : layers_) {
     if (layer.delta_net) layer.delta_net->set_chunk_size(chunk_size);
@@ -188,7 +203,7 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
                                       int64_t& logit_rows) {
   const int64_t n = plan.num_tokens();
   const int64_t num_seqs = static_cast<int64_t>(plan.sequences.size());
-  if (num_seqs == 0 || n == 0) return absl::InvalidArgumentError("step plan has no tokens");
+  if (n == 0) return absl::InvalidArgumentError("step plan has a sequence without tokens");
   if (n > options_.max_tokens_per_step) {
     return absl::InvalidArgumentError(absl::StrCat("step has ", n, " tokens, above max_tokens_per_step ",
                                                    options_.max_tokens_per_step));
@@ -288,7 +303,10 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
   ctx.num_tokens = n;
   ctx.num_seqs = num_seqs;
   ctx.kv_block_size = bs;
-  ctx.all_reduce = all_reduce_;
+  if (comm_ != nullptr && layout_.tp_size > 1) {
+    comm::Communicator* comm = comm_;
+    ctx.all_reduce = [comm](ops::TensorView t) { return comm->AllReduce(t, comm::ReduceOp::kSum); };
+  }
   return absl::OkStatus();
 }
 
@@ -352,13 +370,42 @@ absl::Status Qwen35Model::ComputeLogits(const StepPlan& plan,
   ops::MatMulArgs head{.x = logits_in_.Slice(0, 0, logit_rows),
                        .w = weights_.lm_head,
                        .out = logits_.Slice(0, 0, logit_rows)};
-  return backend_.MatMul(head);
+  TPS_RETURN_IF_ERROR(backend_.MatMul(head));
+  if (layout_.tp_size == 1) return absl::OkStatus();
+  // Vocabulary-parallel head: gather [tp, rows, vocab_local] and lay it out as [rows, vocab].
+  // TODO(#4): sample from per-rank top-k candidates instead of gathering the whole vocabulary.
+  if (comm_ == nullptr) return absl::FailedPreconditionError("sharded model has no communicator");
+  const int tp = layout_.tp_size;
+  const int64_t local = logits_.dim(1);
+  ops::TensorView gathered = gathered_.Slice(0, 0, tp * logit_rows);
+  TPS_RETURN_IF_ERROR(comm_->AllGather(logits_.Slice(0, 0, logit_rows), gathered));
+  TPS_RETURN_IF_ERROR(backend_.Synchronize());
+  const float* src = static_cast<const float*>(gathered.data);
+  for (int r = 0; r < tp; ++r) {
+    for (int64_t row = 0; row < logit_rows; ++row) {
+      std::memcpy(&full_logits_[static_cast<size_t>(row * local * tp + r * local)],
+                  src + (r * logit_rows + row) * local, static_cast<size_t>(local) * sizeof(float));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StepLogits> Qwen35Model::Forward(const StepPlan& plan) {
   StepContext ctx;
   StepLogits out;
   int64_t logit_rows = 0;
+  for (int32_t slot : plan.release_slots) {
+    TPS_RETURN_IF_ERROR_CTX(memory_->Release(slot), "step ", plan.step_id, " release");
+  }
+  for (const SequenceStep& seq : plan.sequences) {
+    if (seq.new_sequence) {
+      TPS_RETURN_IF_ERROR_CTX(memory_->Acquire(seq.slot), "step ", plan.step_id, " new sequence");
+    }
+  }
+  if (plan.sequences.empty()) {
+    out.vocab_ = spec_.text.vocab_size;
+    return out;
+  }
   TPS_RETURN_IF_ERROR_CTX(PrepareStep(plan, ctx, out.ranges_, logit_rows), "step ", plan.step_id);
   TPS_RETURN_IF_ERROR_CTX(RunLayers(ctx), "step ", plan.step_id, " rank ", layout_.tp_rank);
   TPS_RETURN_IF_ERROR_CTX(ComputeLogits(plan, out.ranges_, logit_rows), "step ", plan.step_id,
@@ -368,10 +415,9 @@ absl::StatusOr<StepLogits> Qwen35Model::Forward(const StepPlan& plan) {
     memory_->set_length(seq.slot, seq.start_index + static_cast<int32_t>(seq.token_ids.size()));
   }
   ++steps_;
-  // TODO(#4): vocab-parallel logits are gathered (or top-k merged) across ranks here.
-  out.data_ = static_cast<const float*>(logits_.data);
+  out.data_ = layout_.tp_size > 1 ? full_logits_.data() : static_cast<const float*>(logits_.data);
   out.rows_ = logit_rows;
-  out.vocab_ = logits_.dim(1);
+  out.vocab_ = spec_.text.vocab_size;
   return out;
 }
 

@@ -11,6 +11,9 @@
 //   StepPlan plan; plan.sequences.push_back({.slot = slot, .start_index = 0, .token_ids = prompt});
 //   auto logits = model->Forward(plan);   // logits->Row(0): the last prompt token's logits
 //
+// Tensor parallelism: with tp_size > 1 every rank of the group runs the same plans on its shard
+// with a Communicator set; each returns the full logits (gathered across ranks).
+//
 // Thread-safety: one thread at a time. After a failed Forward() the state of the step's
 // sequences is undefined; release them.
 #ifndef TPSERVE_SHARD_QWEN35_MODEL_H_
@@ -25,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "ops/comm/communicator.h"
 #include "ops/core/backend.h"
 #include "shard/layers/full_attention.h"
 #include "shard/layers/gated_delta_net.h"
@@ -90,10 +94,9 @@ class Qwen35Model {
   const ModelWeights& weights() const { return weights_; }
   ops::Backend& backend() { return backend_; }
 
-  // Sets the tensor-parallel reduction (see StepContext::all_reduce).
-  void set_all_reduce(std::function<absl::Status(ops::TensorView)> fn) {
-    all_reduce_ = std::move(fn);
-  }
+  // The group's communicator when the model is sharded (tp_size > 1): row-parallel partial sums
+  // are all-reduced and the vocabulary-parallel logits all-gathered through it. Not owned.
+  absl::Status set_communicator(comm::Communicator* comm);
   // Forces the delta-net rule's chunk size (0 = token-by-token) for every layer; for tests.
   void set_delta_net_chunk_size(int64_t chunk_size);
 
@@ -121,7 +124,7 @@ class Qwen35Model {
   ops::Backend& backend_;
   ParallelLayout layout_;
   ModelOptions options_;
-  std::function<absl::Status(ops::TensorView)> all_reduce_;
+  comm::Communicator* comm_ = nullptr;
 
   std::unique_ptr<SequenceMemory> memory_;
   std::vector<DecoderLayer> layers_;
@@ -129,6 +132,8 @@ class Qwen35Model {
   std::vector<ops::DeviceBuffer> buffers_;
   ops::TensorView logits_in_;  // [max_logit_rows, hidden]
   ops::TensorView logits_;     // [max_logit_rows, vocab_local]
+  ops::TensorView gathered_;   // [tp_size * max_logit_rows, vocab_local] (tp_size > 1)
+  std::vector<float> full_logits_;  // [max_logit_rows, vocab] host (tp_size > 1)
 
   // Step metadata (host staging; uploaded to the device views when the backend is not host-visible).
   std::vector<int32_t> ids_, positions_, seq_starts_, slots_, context_lens_, block_tables_,

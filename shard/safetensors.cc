@@ -71,6 +71,9 @@ absl::StatusOr<std::shared_ptr<const SafetensorsFile>> SafetensorsFile::Open(
     void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) return ErrnoStatus(errno, absl::StrCat("cannot map ", path));
     file->base_ = static_cast<const std::byte*>(p);
+    // No read-around on faults: a tensor-parallel rank reads only its slices, and the weight
+    // loader asks for exactly those ranges with MADV_WILLNEED (see Prefetch()).
+    ::madvise(p, file->size_, MADV_RANDOM);
   }
   TPS_ASSIGN_OR_RETURN(
       internal::ParsedHeader header,

@@ -25,11 +25,17 @@ struct SequenceStep {
   std::vector<std::array<int32_t, 3>> positions;
   int32_t position_offset = 0;      // M-RoPE delta after images (spec §4); 0 for text-only
   LogitsMode logits = LogitsMode::kLast;
+  // The sequence starts in this step: the model acquires `slot` (it must be free) and zeroes its
+  // state before running. Every rank of a group thus allocates the same slots in the same order.
+  bool new_sequence = false;
 };
 
 struct StepPlan {
   uint64_t step_id = 0;
   std::vector<SequenceStep> sequences;
+  // Slots of finished sequences, released before this step's sequences run (a plan may carry only
+  // releases).
+  std::vector<int32_t> release_slots;
 
   int64_t num_tokens() const {
     int64_t n = 0;

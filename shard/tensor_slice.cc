@@ -1,5 +1,8 @@
 #include "shard/tensor_slice.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -160,6 +163,14 @@ absl::Status CopyTensorSlice(const TensorInfo& t, int dim, int64_t begin, int64_
                                         dst_dtype, chunk));
   }
   return absl::OkStatus();
+}
+
+void PrefetchMapped(const void* data, size_t bytes) {
+  if (bytes == 0) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(data) + bytes;
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_WILLNEED);
 }
 
 }  // namespace tpserve::shard

@@ -43,6 +43,10 @@ absl::StatusOr<int64_t> SliceNumElements(const TensorInfo& tensor, int dim, int6
 absl::Status CopyTensorSlice(const TensorInfo& tensor, int dim, int64_t begin, int64_t end,
                              DType dst_dtype, void* dst, size_t dst_bytes);
 
+// Asks the kernel to read [data, data + bytes) of a mapped file ahead of use (MADV_WILLNEED),
+// page-aligned outward. Mappings are MADV_RANDOM, so nothing outside such ranges is read ahead.
+void PrefetchMapped(const void* data, size_t bytes);
+
 // Converts `n` elements (either pointer may be unaligned). Same dtype: a copy.
 absl::Status ConvertElements(const void* src, DType src_dtype, void* dst, DType dst_dtype,
                              int64_t n);

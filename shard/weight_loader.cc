@@ -1,11 +1,15 @@
 #include "shard/weight_loader.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "ops/base/status_macros.h"
+#include "shard/shard_plan.h"
 #include "shard/tensor_slice.h"
 
 namespace tpserve::shard {
@@ -48,6 +52,7 @@ class Reader {
     TPS_ASSIGN_OR_RETURN(MappedTensorView v, RowSliceView(info, begin, end));
     keep_.push_back(v.owner);
     const size_t bytes = static_cast<size_t>(v.view.num_elements()) * v.view.element_size();
+    PrefetchMapped(v.view.data, bytes);
     if (backend_.host_accessible()) {
       out_.mapped_bytes += bytes;
       return v.view;
@@ -58,6 +63,8 @@ class Reader {
   // Slice [begin, end) along `dim`, copied into an owned buffer of `dtype`.
   absl::StatusOr<ops::ConstTensorView> Copy(const TensorInfo& info, int dim, int64_t begin,
                                             int64_t end, DType dtype) {
+    NoteCopied(info);
+    PrefetchMapped(info.data, info.byte_size);  // a column slice reads (part of) every page
     std::vector<int64_t> shape = info.shape;
     shape[static_cast<size_t>(dim)] = end - begin;
     ops::Shape s;
@@ -66,13 +73,6 @@ class Reader {
     std::vector<std::byte> host(bytes);
     TPS_RETURN_IF_ERROR(CopyTensorSlice(info, dim, begin, end, dtype, host.data(), bytes));
     return Upload(host.data(), dtype, s, bytes);
-  }
-
-  // A whole 1-D tensor (or a range of it) as f32.
-  absl::StatusOr<ops::ConstTensorView> VectorF32(const std::string& name, int64_t expected_len,
-                                                 int64_t begin, int64_t end) {
-    TPS_ASSIGN_OR_RETURN(TensorInfo info, Get(name, {expected_len}, "vector"));
-    return Copy(info, 0, begin, end, DType::kF32);
   }
 
   absl::StatusOr<ops::ConstTensorView> Upload(const void* src, DType dtype, const ops::Shape& shape,
@@ -87,6 +87,19 @@ class Reader {
   }
 
   const std::set<std::string>& used() const { return used_; }
+  void NoteCopied(const TensorInfo& info) { copied_.push_back({info.data, info.byte_size}); }
+
+  // Drops the mapped pages of tensors that were only copied from (a row-parallel weight's column
+  // slice reads every row of the tensor), so the rank's resident set is its own slices only.
+  void ReleaseCopiedPages() {
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    for (const auto& [data, bytes] : copied_) {
+      const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+      const uintptr_t end = reinterpret_cast<uintptr_t>(data) + bytes;
+      // Pages shared with a zero-copy view are simply faulted back in when it is read.
+      madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    }
+  }
   std::vector<std::shared_ptr<const SafetensorsFile>>& keep() { return keep_; }
 
  private:
@@ -107,6 +120,7 @@ class Reader {
   ops::Backend& backend_;
   ModelWeights& out_;
   std::set<std::string> used_;
+  std::vector<std::pair<const std::byte*, size_t>> copied_;
   std::vector<std::shared_ptr<const SafetensorsFile>> keep_;
 };
 
@@ -145,6 +159,7 @@ absl::StatusOr<LinearWeight> ColumnSplit(Reader& r, const TensorInfo& info, int6
 absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen35Spec& spec,
                                               const ParallelLayout& layout, ops::Backend& backend) {
   const TextSpec& t = spec.text;
+  TPS_ASSIGN_OR_RETURN(ShardPlan plan, ShardPlan::Make(spec, layout.tp_size));
   ModelWeights out;
   Reader r(ckpt, backend, out);
 
@@ -157,102 +172,97 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
     }
   }
   const int64_t H = t.hidden_size;
-  const ParallelLayout::Range vocab = layout.Split(t.vocab_size);
+
+  // This rank's ranges of `info` along its plan's split dim.
+  auto ranges_of = [&](const TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
+    TPS_ASSIGN_OR_RETURN(ShardSpec s, plan.SpecFor(info.name));
+    TPS_ASSIGN_OR_RETURN(std::vector<SliceRange> ranges,
+                         RankRanges(s, info.shape[static_cast<size_t>(s.dim)], layout.tp_size, layout.tp_rank));
+    return std::make_pair(s, ranges);
+  };
+  // A [out, in] matrix: column / vocab splits are zero-copy row ranges, row splits copy columns.
+  auto matrix = [&](const std::string& name, std::vector<int64_t> shape,
+                    const std::string& what) -> absl::StatusOr<LinearWeight> {
+    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(name, shape, what));
+    TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
+    LinearWeight w;
+    if (split.first.kind == SplitKind::kRow) {
+      return ColumnSplit(r, info, split.second[0].begin, split.second[0].end);
+    }
+    for (const SliceRange& range : split.second) {
+      TPS_RETURN_IF_ERROR(AddRows(r, info, range.begin, range.end, w));
+    }
+    return w;
+  };
+  // A tensor whose dim-0 ranges are gathered into one f32 copy (vectors, conv kernels).
+  auto gather_f32 = [&](const std::string& name, std::vector<int64_t> shape) -> absl::StatusOr<ops::ConstTensorView> {
+    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(name, shape, "tensor"));
+    TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
+    int64_t inner = 1;
+    for (size_t d = 1; d < shape.size(); ++d) inner *= shape[d];
+    int64_t rows = 0;
+    for (const SliceRange& range : split.second) rows += range.size();
+    std::vector<float> host(static_cast<size_t>(rows * inner));
+    int64_t at = 0;
+    r.NoteCopied(info);
+    for (const SliceRange& range : split.second) {
+      TPS_RETURN_IF_ERROR(CopyTensorSlice(info, 0, range.begin, range.end, DType::kF32,
+                                          host.data() + at * inner,
+                                          static_cast<size_t>(range.size() * inner) * sizeof(float)));
+      at += range.size();
+    }
+    const ops::Shape s = inner == 1 ? ops::Shape{rows} : ops::Shape{rows, inner};
+    return r.Upload(host.data(), DType::kF32, s, host.size() * sizeof(float));
+  };
 
   TPS_ASSIGN_OR_RETURN(TensorInfo embed, r.Get(prefix + "embed_tokens.weight", {t.vocab_size, H},
                                                "token embedding"));
   out.weight_dtype = *embed.dtype;
-  TPS_ASSIGN_OR_RETURN(out.embed_tokens, r.Rows(embed, vocab.begin, vocab.end));
-  out.vocab_begin = vocab.begin;
-  TPS_ASSIGN_OR_RETURN(out.final_norm, r.VectorF32(prefix + "norm.weight", H, 0, H));
+  TPS_ASSIGN_OR_RETURN(auto vocab, ranges_of(embed));
+  TPS_ASSIGN_OR_RETURN(out.embed_tokens, r.Rows(embed, vocab.second[0].begin, vocab.second[0].end));
+  out.vocab_begin = vocab.second[0].begin;
+  TPS_ASSIGN_OR_RETURN(out.final_norm, gather_f32(prefix + "norm.weight", {H}));
   if (t.tie_word_embeddings) {
     out.lm_head = out.embed_tokens;
     if (ckpt.Contains("lm_head.weight")) r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head").IgnoreError();
   } else {
     TPS_ASSIGN_OR_RETURN(TensorInfo head, r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head"));
-    TPS_ASSIGN_OR_RETURN(out.lm_head, r.Rows(head, vocab.begin, vocab.end));
+    TPS_ASSIGN_OR_RETURN(out.lm_head, r.Rows(head, vocab.second[0].begin, vocab.second[0].end));
   }
-
-  const ParallelLayout::Range heads = layout.Split(t.num_heads);
-  const ParallelLayout::Range kv_heads = layout.SplitOrReplicate(t.num_kv_heads);
-  const ParallelLayout::Range k_heads = layout.Split(t.num_k_heads);
-  const int64_t ratio = t.num_v_heads / t.num_k_heads;
-  const ParallelLayout::Range v_heads{k_heads.begin * ratio, k_heads.end * ratio};
-  const ParallelLayout::Range inter = layout.Split(t.intermediate_size);
-  const int64_t D = t.head_dim, dk = t.head_k_dim, dv = t.head_v_dim;
 
   for (int64_t i = 0; i < t.num_hidden_layers; ++i) {
     const std::string lp = absl::StrCat(prefix, "layers.", i, ".");
     LayerWeights lw;
     lw.kind = t.layer_types[static_cast<size_t>(i)];
     absl::Status s = [&]() -> absl::Status {
-      TPS_ASSIGN_OR_RETURN(lw.input_norm, r.VectorF32(lp + "input_layernorm.weight", H, 0, H));
-      TPS_ASSIGN_OR_RETURN(lw.post_norm, r.VectorF32(lp + "post_attention_layernorm.weight", H, 0, H));
+      TPS_ASSIGN_OR_RETURN(lw.input_norm, gather_f32(lp + "input_layernorm.weight", {H}));
+      TPS_ASSIGN_OR_RETURN(lw.post_norm, gather_f32(lp + "post_attention_layernorm.weight", {H}));
       if (lw.kind == LayerKind::kFullAttention) {
         const std::string ap = lp + "self_attn.";
         FullAttentionWeights& a = lw.attention;
-        TPS_ASSIGN_OR_RETURN(TensorInfo q, r.Get(ap + "q_proj.weight", {t.q_proj_out(), H}, "q_proj"));
-        TPS_RETURN_IF_ERROR(AddRows(r, q, heads.begin * 2 * D, heads.end * 2 * D, a.q_proj));
-        TPS_ASSIGN_OR_RETURN(TensorInfo k, r.Get(ap + "k_proj.weight", {t.kv_proj_out(), H}, "k_proj"));
-        TPS_RETURN_IF_ERROR(AddRows(r, k, kv_heads.begin * D, kv_heads.end * D, a.k_proj));
-        TPS_ASSIGN_OR_RETURN(TensorInfo v, r.Get(ap + "v_proj.weight", {t.kv_proj_out(), H}, "v_proj"));
-        TPS_RETURN_IF_ERROR(AddRows(r, v, kv_heads.begin * D, kv_heads.end * D, a.v_proj));
-        TPS_ASSIGN_OR_RETURN(TensorInfo o, r.Get(ap + "o_proj.weight", {H, t.o_proj_in()}, "o_proj"));
-        TPS_ASSIGN_OR_RETURN(a.o_proj, ColumnSplit(r, o, heads.begin * D, heads.end * D));
-        TPS_ASSIGN_OR_RETURN(a.q_norm, r.VectorF32(ap + "q_norm.weight", D, 0, D));
-        TPS_ASSIGN_OR_RETURN(a.k_norm, r.VectorF32(ap + "k_norm.weight", D, 0, D));
+        TPS_ASSIGN_OR_RETURN(a.q_proj, matrix(ap + "q_proj.weight", {t.q_proj_out(), H}, "q_proj"));
+        TPS_ASSIGN_OR_RETURN(a.k_proj, matrix(ap + "k_proj.weight", {t.kv_proj_out(), H}, "k_proj"));
+        TPS_ASSIGN_OR_RETURN(a.v_proj, matrix(ap + "v_proj.weight", {t.kv_proj_out(), H}, "v_proj"));
+        TPS_ASSIGN_OR_RETURN(a.o_proj, matrix(ap + "o_proj.weight", {H, t.o_proj_in()}, "o_proj"));
+        TPS_ASSIGN_OR_RETURN(a.q_norm, gather_f32(ap + "q_norm.weight", {t.head_dim}));
+        TPS_ASSIGN_OR_RETURN(a.k_norm, gather_f32(ap + "k_norm.weight", {t.head_dim}));
       } else {
         const std::string dp = lp + "linear_attn.";
         GatedDeltaNetWeights& d = lw.delta_net;
-        const int64_t key_dim = t.key_dim();
-        TPS_ASSIGN_OR_RETURN(TensorInfo qkv, r.Get(dp + "in_proj_qkv.weight", {t.conv_dim(), H},
-                                                   "in_proj_qkv"));
-        // [q | k | v], each head-major: take this rank's key heads of q and k and value heads of v.
-        TPS_RETURN_IF_ERROR(AddRows(r, qkv, k_heads.begin * dk, k_heads.end * dk, d.in_proj_qkv));
-        TPS_RETURN_IF_ERROR(AddRows(r, qkv, key_dim + k_heads.begin * dk, key_dim + k_heads.end * dk,
-                                    d.in_proj_qkv));
-        TPS_RETURN_IF_ERROR(AddRows(r, qkv, 2 * key_dim + v_heads.begin * dv,
-                                    2 * key_dim + v_heads.end * dv, d.in_proj_qkv));
-        TPS_ASSIGN_OR_RETURN(TensorInfo z, r.Get(dp + "in_proj_z.weight", {t.value_dim(), H}, "in_proj_z"));
-        TPS_RETURN_IF_ERROR(AddRows(r, z, v_heads.begin * dv, v_heads.end * dv, d.in_proj_z));
-        TPS_ASSIGN_OR_RETURN(TensorInfo b, r.Get(dp + "in_proj_b.weight", {t.num_v_heads, H}, "in_proj_b"));
-        TPS_RETURN_IF_ERROR(AddRows(r, b, v_heads.begin, v_heads.end, d.in_proj_b));
-        TPS_ASSIGN_OR_RETURN(TensorInfo a, r.Get(dp + "in_proj_a.weight", {t.num_v_heads, H}, "in_proj_a"));
-        TPS_RETURN_IF_ERROR(AddRows(r, a, v_heads.begin, v_heads.end, d.in_proj_a));
-        TPS_ASSIGN_OR_RETURN(TensorInfo conv, r.Get(dp + "conv1d.weight",
-                                                    {t.conv_dim(), 1, t.conv_kernel_size}, "conv1d"));
-        {
-          // Gather the rank's channels of the three segments into one f32 [channels_local, K].
-          const int64_t K = t.conv_kernel_size;
-          const int64_t seg[3][2] = {{k_heads.begin * dk, k_heads.end * dk},
-                                     {key_dim + k_heads.begin * dk, key_dim + k_heads.end * dk},
-                                     {2 * key_dim + v_heads.begin * dv, 2 * key_dim + v_heads.end * dv}};
-          int64_t rows = 0;
-          for (const auto& sg : seg) rows += sg[1] - sg[0];
-          std::vector<float> host(static_cast<size_t>(rows * K));
-          int64_t at = 0;
-          for (const auto& sg : seg) {
-            const size_t bytes = static_cast<size_t>((sg[1] - sg[0]) * K) * sizeof(float);
-            TPS_RETURN_IF_ERROR(CopyTensorSlice(conv, 0, sg[0], sg[1], DType::kF32,
-                                                host.data() + at * K, bytes));
-            at += sg[1] - sg[0];
-          }
-          TPS_ASSIGN_OR_RETURN(d.conv1d, r.Upload(host.data(), DType::kF32, ops::Shape{rows, K},
-                                                  host.size() * sizeof(float)));
-        }
-        TPS_ASSIGN_OR_RETURN(d.dt_bias, r.VectorF32(dp + "dt_bias", t.num_v_heads, v_heads.begin, v_heads.end));
-        TPS_ASSIGN_OR_RETURN(d.a_log, r.VectorF32(dp + "A_log", t.num_v_heads, v_heads.begin, v_heads.end));
-        TPS_ASSIGN_OR_RETURN(d.norm, r.VectorF32(dp + "norm.weight", dv, 0, dv));
-        TPS_ASSIGN_OR_RETURN(TensorInfo o, r.Get(dp + "out_proj.weight", {H, t.value_dim()}, "out_proj"));
-        TPS_ASSIGN_OR_RETURN(d.out_proj, ColumnSplit(r, o, v_heads.begin * dv, v_heads.end * dv));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_qkv, matrix(dp + "in_proj_qkv.weight", {t.conv_dim(), H}, "in_proj_qkv"));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_z, matrix(dp + "in_proj_z.weight", {t.value_dim(), H}, "in_proj_z"));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_b, matrix(dp + "in_proj_b.weight", {t.num_v_heads, H}, "in_proj_b"));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_a, matrix(dp + "in_proj_a.weight", {t.num_v_heads, H}, "in_proj_a"));
+        TPS_ASSIGN_OR_RETURN(d.conv1d, gather_f32(dp + "conv1d.weight", {t.conv_dim(), 1, t.conv_kernel_size}));
+        TPS_ASSIGN_OR_RETURN(d.dt_bias, gather_f32(dp + "dt_bias", {t.num_v_heads}));
+        TPS_ASSIGN_OR_RETURN(d.a_log, gather_f32(dp + "A_log", {t.num_v_heads}));
+        TPS_ASSIGN_OR_RETURN(d.norm, gather_f32(dp + "norm.weight", {t.head_v_dim}));
+        TPS_ASSIGN_OR_RETURN(d.out_proj, matrix(dp + "out_proj.weight", {H, t.value_dim()}, "out_proj"));
       }
       const std::string mp = lp + "mlp.";
-      TPS_ASSIGN_OR_RETURN(TensorInfo g, r.Get(mp + "gate_proj.weight", {t.intermediate_size, H}, "gate_proj"));
-      TPS_RETURN_IF_ERROR(AddRows(r, g, inter.begin, inter.end, lw.mlp.gate_proj));
-      TPS_ASSIGN_OR_RETURN(TensorInfo u, r.Get(mp + "up_proj.weight", {t.intermediate_size, H}, "up_proj"));
-      TPS_RETURN_IF_ERROR(AddRows(r, u, inter.begin, inter.end, lw.mlp.up_proj));
-      TPS_ASSIGN_OR_RETURN(TensorInfo dn, r.Get(mp + "down_proj.weight", {H, t.intermediate_size}, "down_proj"));
-      TPS_ASSIGN_OR_RETURN(lw.mlp.down_proj, ColumnSplit(r, dn, inter.begin, inter.end));
+      TPS_ASSIGN_OR_RETURN(lw.mlp.gate_proj, matrix(mp + "gate_proj.weight", {t.intermediate_size, H}, "gate_proj"));
+      TPS_ASSIGN_OR_RETURN(lw.mlp.up_proj, matrix(mp + "up_proj.weight", {t.intermediate_size, H}, "up_proj"));
+      TPS_ASSIGN_OR_RETURN(lw.mlp.down_proj, matrix(mp + "down_proj.weight", {H, t.intermediate_size}, "down_proj"));
       return absl::OkStatus();
     }();
     if (!s.ok()) {
@@ -271,6 +281,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
         "checkpoint tensor '", name, "' is not part of a Qwen3.5 text model with this config (",
         t.num_hidden_layers, " layers, prefix '", prefix, "')"));
   }
+  r.ReleaseCopiedPages();
   out.keep_alive = std::make_shared<std::vector<std::shared_ptr<const SafetensorsFile>>>(
       std::move(r.keep()));
   return out;

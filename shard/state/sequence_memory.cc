@@ -80,19 +80,34 @@ absl::Status SequenceMemory::ZeroSlotState(int32_t slot) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int32_t> SequenceMemory::AcquireSlot() {
+int32_t SequenceMemory::FindFreeSlot() const {
   for (int32_t s = 0; s < config_.max_slots; ++s) {
-    if (!slot_used_[static_cast<size_t>(s)]) {
-      TPS_RETURN_IF_ERROR(ZeroSlotState(s));
-      slot_used_[static_cast<size_t>(s)] = true;
-      slot_num_blocks_[static_cast<size_t>(s)] = 0;
-      slot_length_[static_cast<size_t>(s)] = 0;
-      ++slots_in_use_;
-      return s;
-    }
+    if (!slot_used_[static_cast<size_t>(s)]) return s;
   }
-  return absl::ResourceExhaustedError(
-      absl::StrCat("all ", config_.max_slots, " sequence slots are in use"));
+  return -1;
+}
+
+absl::Status SequenceMemory::Acquire(int32_t slot) {
+  if (slot < 0 || slot >= config_.max_slots || slot_used_[static_cast<size_t>(slot)]) {
+    return absl::InvalidArgumentError(absl::StrCat("slot ", slot, " is not a free slot (max_slots ",
+                                                   config_.max_slots, ")"));
+  }
+  TPS_RETURN_IF_ERROR(ZeroSlotState(slot));
+  slot_used_[static_cast<size_t>(slot)] = true;
+  slot_num_blocks_[static_cast<size_t>(slot)] = 0;
+  slot_length_[static_cast<size_t>(slot)] = 0;
+  ++slots_in_use_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int32_t> SequenceMemory::AcquireSlot() {
+  const int32_t s = FindFreeSlot();
+  if (s < 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("all ", config_.max_slots, " sequence slots are in use"));
+  }
+  TPS_RETURN_IF_ERROR(Acquire(s));
+  return s;
 }
 
 absl::Status SequenceMemory::Reserve(int32_t slot, int32_t num_tokens) {

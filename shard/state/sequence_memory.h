@@ -46,6 +46,10 @@ class SequenceMemory {
 
   // A free slot with zeroed DeltaNet state; ResourceExhausted when all are in use.
   absl::StatusOr<int32_t> AcquireSlot();
+  // Acquires a specific free slot (InvalidArgument when it is out of range or in use).
+  absl::Status Acquire(int32_t slot);
+  // The lowest free slot, or -1.
+  int32_t FindFreeSlot() const;
   // Ensures the slot's block table covers token indices [0, num_tokens). ResourceExhausted when the
   // pool is out of blocks; InvalidArgument past max_context.
   absl::Status Reserve(int32_t slot, int32_t num_tokens);

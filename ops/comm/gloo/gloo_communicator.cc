@@ -1,6 +1,7 @@
 #include "ops/comm/gloo/gloo_communicator.h"
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -182,6 +183,13 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateGlooCommunicator(Store& stor
     return absl::InvalidArgumentError(
         absl::StrCat("gloo: rank ", rank, " is outside [0, world_size ", world_size, ")"));
   }
+  // Gloo writes to its sockets without MSG_NOSIGNAL: a peer that died must surface as an error
+  // from the collective, not as a SIGPIPE that kills this process too.
+  static const bool sigpipe_ignored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)sigpipe_ignored;
   try {
     gloo::transport::tcp::attr attr;
     attr.hostname = options.hostname;
