@@ -2,8 +2,23 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace tpserve::ops::cpu {
 namespace {
+
+// Pause iterations before sleeping: roughly 50 µs on current x86 cores.
+constexpr int kSpinIterations = 2000;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 // Range of part `i` of `parts` equal splits of [0, n).
 inline void PartRange(int64_t n, int parts, int i, int64_t* begin, int64_t* end) {
@@ -22,7 +37,7 @@ ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads))
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -37,47 +52,62 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
     fn(0, n);
     return;
   }
+  job_ = &fn;
+  job_n_ = n;
+  job_parts_ = parts;
+  pending_.store(num_threads_ - 1, std::memory_order_relaxed);
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    job_n_ = n;
-    job_parts_ = parts;
-    pending_ = parts - 1;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
+    wake = sleepers_ > 0;
   }
-  start_cv_.notify_all();
+  if (wake) start_cv_.notify_all();
+
   int64_t begin, end;
   PartRange(n, parts, 0, &begin, &end);
   fn(begin, end);
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
+
+  for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) {
+    CpuRelax();
   }
+  if (pending_.load(std::memory_order_acquire) != 0) {
+    std::unique_lock<std::mutex> lock(mu_);
+    caller_sleeping_ = true;
+    done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    caller_sleeping_ = false;
+  }
+  job_ = nullptr;
   in_parallel_.store(false);
 }
 
 void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t n;
-    int parts;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
-      parts = job_parts_;
+    uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int i = 0; i < kSpinIterations && gen == seen && !stop_.load(std::memory_order_relaxed); ++i) {
+      CpuRelax();
+      gen = generation_.load(std::memory_order_acquire);
     }
-    if (index < parts) {
+    if (gen == seen) {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++sleepers_;
+      start_cv_.wait(lock, [&] {
+        return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
+      });
+      --sleepers_;
+      gen = generation_.load(std::memory_order_acquire);
+    }
+    if (stop_.load()) return;
+    seen = gen;
+    if (index < job_parts_) {
       int64_t begin, end;
-      PartRange(n, parts, index, &begin, &end);
-      (*job)(begin, end);
+      PartRange(job_n_, job_parts_, index, &begin, &end);
+      (*job_)(begin, end);
+    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      if (caller_sleeping_) done_cv_.notify_one();
     }
   }
 }
