@@ -14,6 +14,6 @@ fi
 # wheels (large, unused on CPU). Versions are pinned so fixtures regenerate bit for bit.
 "$VENV/bin/pip" install -q --upgrade pip
 "$VENV/bin/pip" install -q \
-  "torch==2.15.0" "transformers==5.23.0" "safetensors" "tokenizers" "numpy"
+  "torch==2.15.0" "transformers==5.23.0" "safetensors==0.8.0" "tokenizers==0.23.3" "numpy"
 "$VENV/bin/python" -c "import torch, transformers; print('reference venv ok:', torch.__version__, transformers.__version__)"
 echo "$VENV"

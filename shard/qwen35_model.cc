@@ -305,7 +305,7 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
   ctx.kv_block_size = bs;
   if (comm_ != nullptr && layout_.tp_size > 1) {
     comm::Communicator* comm = comm_;
-    ctx.all_reduce = [comm](ops::TensorView t) { return comm->AllReduce(t, comm::ReduceOp::kSum); };
+    ctx.all_reduce = [comm](ops::TensorView x) { return comm->AllReduce(x, comm::ReduceOp::kSum); };
   }
   return absl::OkStatus();
 }

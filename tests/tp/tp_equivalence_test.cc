@@ -85,7 +85,9 @@ TEST_P(TpEquivalenceTest, GreedyTokensAndLogitsMatchAtEveryTpSize) {
   // And T = 1 is transformers' greedy continuation.
   size_t i = 0;
   for (const auto& c : m.cases) {
-    if (c.name == "p1" || c.name == "p37" || c.name == "p150") EXPECT_EQ(t1[0].tokens[i++], c.greedy_tokens);
+    if (c.name == "p1" || c.name == "p37" || c.name == "p150") {
+      EXPECT_EQ(t1[0].tokens[i++], c.greedy_tokens);
+    }
   }
 }
 

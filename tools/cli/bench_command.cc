@@ -18,6 +18,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
+#include "worker/local_group.h"
 
 namespace tpserve::cli {
 namespace {
@@ -66,13 +67,15 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 absl::Status RunBench(const std::vector<std::string>& argv) {
-  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches", "repeats"};
+  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches", "repeats", "tp"};
   value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
   TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, value_flags, {"json", "help"}));
   if (args.Bool("help")) {
     std::fputs(
         "usage: tpserve bench --model DIR [--prompt-len 512] [--decode-tokens 32]\n"
-        "                     [--batches 1,16] [--repeats 3] [--json]\n" COMMON_MODEL_FLAGS_HELP,
+        "                     [--batches 1,16] [--repeats 3] [--tp N] [--json]\n"
+        "  --tp N                   shard the model over N local processes (--threads per rank)\n"
+        COMMON_MODEL_FLAGS_HELP,
         stdout);
     return absl::OkStatus();
   }
@@ -98,14 +101,33 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   options.max_tokens_per_step = std::max<int64_t>({flags.prefill_chunk, options.max_slots, 1});
   options.max_logit_rows = options.max_slots;
 
-  TPS_ASSIGN_OR_RETURN(std::unique_ptr<ops::Backend> backend,
-                       ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = flags.threads}));
-  TPS_ASSIGN_OR_RETURN(shard::LoadedModel loaded,
-                       shard::LoadQwen35Model(dir, *backend, shard::ParallelLayout{}, options));
-  shard::Qwen35Model& model = *loaded.model;
-  const int64_t vocab = std::min<int64_t>(loaded.spec.text.vocab_size, 248044);
-  const size_t weight_bytes = StepWeightBytes(model.weights());
-  const size_t state_bytes = model.memory().state_bytes() / static_cast<size_t>(options.max_slots);
+  TPS_ASSIGN_OR_RETURN(int64_t tp, args.Int("tp", 1));
+  if (tp < 1 || tp > 64) return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
+
+  // One in-process model (tp 1) or a local group of tp processes driven from here.
+  std::unique_ptr<ops::Backend> backend;
+  shard::LoadedModel loaded;
+  std::unique_ptr<shard::StepRunner> local_runner;
+  std::unique_ptr<worker::LocalGroup> group;
+  TPS_ASSIGN_OR_RETURN(backend, ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = flags.threads}));
+  if (tp == 1) {
+    TPS_ASSIGN_OR_RETURN(loaded, shard::LoadQwen35Model(dir, *backend, shard::ParallelLayout{}, options));
+    local_runner = std::make_unique<shard::LocalStepRunner>(*loaded.model);
+  } else {
+    worker::LocalGroupOptions g;
+    g.model_dir = dir;
+    g.tp_size = static_cast<int>(tp);
+    g.model = options;
+    g.threads_per_rank = flags.threads > 0 ? flags.threads : 1;
+    TPS_ASSIGN_OR_RETURN(group, worker::LocalGroup::Start(g));
+  }
+  shard::StepRunner& runner = group ? static_cast<shard::StepRunner&>(*group) : *local_runner;
+  shard::Qwen35Model& model = runner.model();
+  const int64_t vocab = std::min<int64_t>(model.spec().text.vocab_size, 248044);
+  // Every rank streams its own shard; the leader's shard is 1/tp of the sharded weights.
+  const size_t weight_bytes = StepWeightBytes(model.weights()) * static_cast<size_t>(tp);
+  const size_t state_bytes =
+      model.memory().state_bytes() / static_cast<size_t>(options.max_slots) * static_cast<size_t>(tp);
   shard::GeneratorOptions gen;
   gen.prefill_chunk = flags.prefill_chunk;
 
@@ -116,19 +138,21 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
     req.prompt = RandomIds(prompt_len, vocab, 1000 + static_cast<uint64_t>(r));
     req.max_new_tokens = 1;
     shard::GenerationStats st;
-    TPS_RETURN_IF_ERROR(shard::Generate(model, absl::MakeConstSpan(&req, 1), gen, &st).status());
+    TPS_RETURN_IF_ERROR(shard::Generate(runner, absl::MakeConstSpan(&req, 1), gen, &st).status());
     prefill_tps.push_back(static_cast<double>(prompt_len) / st.prefill_seconds);
   }
 
   nlohmann::json report;
   report["model"] = dir;
   report["backend"] = backend->info().description;
+  report["tp"] = tp;
   report["weight_dtype"] = std::string(DTypeName(model.weights().weight_dtype));
   report["prompt_len"] = prompt_len;
   report["prefill_tokens_per_s"] = Median(prefill_tps);
   report["weight_bytes_per_step"] = weight_bytes;
   report["deltanet_state_bytes_per_sequence"] = state_bytes;
-  std::printf("backend: %s\n", backend->info().description.c_str());
+  std::printf("backend: %s%s\n", group ? absl::StrCat(tp, " ranks x ").c_str() : "",
+              group ? absl::StrCat((flags.threads > 0 ? flags.threads : 1), " thread(s) each").c_str() : backend->info().description.c_str());
   std::printf("weights read per decode step: %.1f MB (%s); DeltaNet state per sequence: %.1f MB\n",
               static_cast<double>(weight_bytes) / 1e6, std::string(DTypeName(model.weights().weight_dtype)).c_str(),
               static_cast<double>(state_bytes) / 1e6);
@@ -136,7 +160,7 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
               static_cast<long long>(prompt_len), Median(prefill_tps), static_cast<long long>(repeats));
 
   for (int32_t batch : batches) {
-    std::vector<double> tps, step_s;
+    std::vector<double> tps, step_s, comm_share;
     for (int64_t r = 0; r < repeats; ++r) {
       std::vector<shard::GenerationRequest> reqs(static_cast<size_t>(batch));
       for (int32_t b = 0; b < batch; ++b) {
@@ -144,8 +168,11 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
         reqs[static_cast<size_t>(b)].max_new_tokens = static_cast<int32_t>(decode_tokens + 1);
       }
       shard::GenerationStats st;
-      TPS_RETURN_IF_ERROR(shard::Generate(model, reqs, gen, &st).status());
+      if (group) group->collectives().Reset();
+      TPS_RETURN_IF_ERROR(shard::Generate(runner, reqs, gen, &st).status());
       tps.push_back(static_cast<double>(st.decode_tokens) / st.decode_seconds);
+      // Collective time of the whole run (prefill included) over the whole run's time.
+      if (group) comm_share.push_back(group->collectives().seconds() / (st.prefill_seconds + st.decode_seconds));
       step_s.push_back(st.decode_seconds / static_cast<double>(st.decode_steps));
     }
     const double step = Median(step_s);
@@ -153,14 +180,16 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
     const double bytes = static_cast<double>(weight_bytes) + 2.0 * batch * static_cast<double>(state_bytes);
     const double gbps = bytes / step / 1e9;
     std::printf("decode batch %d: %.2f tokens/s (%.1f ms/step), weight bytes per token %.1f MB, "
-                "achieved %.1f GB/s\n",
-                batch, Median(tps), step * 1e3, static_cast<double>(weight_bytes) / batch / 1e6, gbps);
+                "achieved %.1f GB/s%s\n",
+                batch, Median(tps), step * 1e3, static_cast<double>(weight_bytes) / batch / 1e6, gbps,
+                comm_share.empty() ? "" : absl::StrFormat(", %.0f%% of time in collectives (leader)", 100 * Median(comm_share)).c_str());
     nlohmann::json d;
     d["batch"] = batch;
     d["tokens_per_s"] = Median(tps);
     d["ms_per_step"] = step * 1e3;
     d["weight_bytes_per_token"] = static_cast<double>(weight_bytes) / batch;
     d["achieved_gb_per_s"] = gbps;
+    if (!comm_share.empty()) d["collective_time_share"] = Median(comm_share);
     report["decode"].push_back(d);
   }
   if (args.Bool("json")) std::cout << report.dump(2) << std::endl;

@@ -14,6 +14,9 @@ absl::Status RunGenerate(const std::vector<std::string>& args);
 absl::Status RunInspect(const std::vector<std::string>& args);
 absl::Status RunMakeRandomModel(const std::vector<std::string>& args);
 absl::Status RunBench(const std::vector<std::string>& args);
+absl::Status RunWorkerRank(const std::vector<std::string>& args);
+absl::Status RunTokenize(const std::vector<std::string>& args);
+absl::Status RunDetokenize(const std::vector<std::string>& args);
 
 }  // namespace tpserve::cli
 

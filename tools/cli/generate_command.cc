@@ -1,20 +1,29 @@
-// tpserve generate: load a model, run one prompt of token ids, print the generated ids.
+// tpserve generate: load a model, run one prompt, print the output. The prompt is token ids
+// (--prompt-ids; prints ids) or text (--prompt; prints text), optionally as one chat turn through
+// the Qwen3.5 chat template (--chat, --system, --no-think / --think).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/tokenizer/chat_template.h"
+#include "coordinator/tokenizer/incremental_detokenizer.h"
+#include "coordinator/tokenizer/output_parser.h"
+#include "coordinator/tokenizer/tokenizer.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/npy.h"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
 #include "shard/generator.h"
 #include "shard/model_loader.h"
+#include "shard/model_spec.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
@@ -23,34 +32,101 @@ namespace tpserve::cli {
 namespace {
 
 constexpr char kHelp[] =
-    "usage: tpserve generate --model DIR --prompt-ids 1,2,3 [flags]\n"
+    "usage: tpserve generate --model DIR (--prompt-ids 1,2,3 | --prompt TEXT [--chat]) [flags]\n"
     "\n"
-    "  --model DIR              Hugging Face model directory (config.json + *.safetensors)\n"
-    "  --prompt-ids IDS         comma-separated prompt token ids\n"
+    "  --model DIR              Hugging Face model directory (config.json + *.safetensors;\n"
+    "                           tokenizer.json for --prompt)\n"
+    "  --prompt-ids IDS         comma-separated prompt token ids; prints the generated ids\n"
+    "  --prompt TEXT            prompt text; prints the generated text (special tokens left out)\n"
+    "  --chat                   send --prompt as a user turn through the chat template\n"
+    "  --system TEXT            with --chat: a system message first\n"
+    "  --no-think / --think     with --chat: thinking off / on (default: the model's; off for\n"
+    "                           the 24-layer 0.8B / 2B, on for larger models)\n"
     "  --max-tokens N           tokens to generate (default 16)\n"
     "  --temperature T          0 = greedy (default 0)\n"
     "  --top-k K --top-p P --min-p P --repetition-penalty R --seed S\n"
     "  --ignore-eos             do not stop at the model's end-of-sequence ids\n"
-    "  --logits-out FILE.npy    write float32 logits of every computed position [positions, vocab]\n"
-    "  --json                   print {\"tokens\": [...], \"prefill_ms\": ..., ...}\n" COMMON_MODEL_FLAGS_HELP;
+    "  --logits-out FILE.npy    write float32 logits of every computed position [positions, "
+    "vocab]\n"
+    "  --json                   print {\"tokens\": [...], \"prefill_ms\": ..., ...}; with "
+    "--prompt\n"
+    "                           also \"text\", and with --chat \"reasoning\", \"content\",\n"
+    "                           \"tool_calls\"\n" COMMON_MODEL_FLAGS_HELP;
+
+// The text prompt of --prompt / --chat and what is needed to read the output back.
+struct TextPrompt {
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  std::vector<int32_t> ids;
+  bool chat = false;
+  bool thinking = false;  // the chat prompt ends inside an open <think> block
+};
+
+absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& model_dir) {
+  TextPrompt p;
+  TPS_ASSIGN_OR_RETURN(p.tokenizer, tokenizer::Tokenizer::FromModelDir(model_dir));
+  const std::string prompt = args.String("prompt", "");
+  std::string text = prompt;
+  p.chat = args.Bool("chat");
+  if (p.chat) {
+    if (args.Bool("think") && args.Bool("no-think")) {
+      return absl::InvalidArgumentError("--think and --no-think are exclusive");
+    }
+    TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(model_dir));
+    tokenizer::ChatTemplateOptions options;
+    options.default_thinking = tokenizer::DefaultThinkingForModel(spec.text.num_hidden_layers);
+    if (args.Bool("think")) options.enable_thinking = true;
+    if (args.Bool("no-think")) options.enable_thinking = false;
+    p.thinking = options.enable_thinking.value_or(options.default_thinking);
+    std::vector<tokenizer::ChatMessage> messages;
+    if (args.Has("system"))
+      messages.push_back(tokenizer::ChatMessage::System(args.String("system", "")));
+    messages.push_back(tokenizer::ChatMessage::User(prompt));
+    absl::StatusOr<std::string> rendered =
+        tokenizer::RenderChatTemplate(messages, nullptr, options);
+    if (!rendered.ok()) return Annotate(rendered.status(), "--chat");
+    text = *std::move(rendered);
+  } else if (args.Has("system") || args.Bool("think") || args.Bool("no-think")) {
+    return absl::InvalidArgumentError("--system, --think and --no-think need --chat");
+  }
+  absl::StatusOr<std::vector<int32_t>> ids = p.tokenizer->Encode(text);
+  if (!ids.ok()) return Annotate(ids.status(), "--prompt");
+  p.ids = *std::move(ids);
+  return p;
+}
 
 }  // namespace
 
 absl::Status RunGenerate(const std::vector<std::string>& argv) {
-  std::set<std::string> value_flags = {"model",  "prompt-ids", "max-tokens", "temperature",
-                                       "top-k",  "top-p",      "min-p",      "repetition-penalty",
-                                       "seed",   "logits-out"};
+  std::set<std::string> value_flags = {"model", "prompt-ids", "max-tokens", "temperature",
+                                       "top-k", "top-p",      "min-p",      "repetition-penalty",
+                                       "seed",  "logits-out", "prompt",     "system"};
   value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
-  TPS_ASSIGN_OR_RETURN(Args args,
-                       Args::Parse(argv, value_flags, {"json", "ignore-eos", "help"}));
+  TPS_ASSIGN_OR_RETURN(
+      Args args,
+      Args::Parse(argv, value_flags, {"json", "ignore-eos", "help", "chat", "think", "no-think"}));
   if (args.Bool("help")) {
     std::fputs(kHelp, stdout);
     return absl::OkStatus();
   }
   TPS_ASSIGN_OR_RETURN(std::string model_dir, args.Required("model"));
-  TPS_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, args.IntList("prompt-ids"));
-  if (prompt.empty()) {
-    return absl::InvalidArgumentError("--prompt-ids: needs at least one token id (e.g. 1,2,3)");
+  std::optional<TextPrompt> text_prompt;
+  std::vector<int32_t> prompt;
+  if (args.Has("prompt")) {
+    if (args.Has("prompt-ids"))
+      return absl::InvalidArgumentError("--prompt and --prompt-ids are exclusive");
+    TPS_ASSIGN_OR_RETURN(text_prompt, BuildTextPrompt(args, model_dir));
+    prompt = text_prompt->ids;
+    if (prompt.empty()) return absl::InvalidArgumentError("--prompt: the text has no tokens");
+  } else {
+    if (args.Bool("chat") || args.Has("system") || args.Bool("think") || args.Bool("no-think")) {
+      return absl::InvalidArgumentError(
+          "--chat, --system, --think and --no-think need --prompt TEXT");
+    }
+    TPS_ASSIGN_OR_RETURN(prompt, args.IntList("prompt-ids"));
+    if (prompt.empty()) {
+      return absl::InvalidArgumentError(
+          "--prompt-ids: needs at least one token id (e.g. 1,2,3), or give --prompt TEXT");
+    }
   }
   TPS_ASSIGN_OR_RETURN(int64_t max_tokens, args.Int("max-tokens", 16));
   if (max_tokens <= 0) {
@@ -88,16 +164,20 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     gen.all_logits = true;
     options.max_logit_rows = gen.prefill_chunk;
   }
-  options.max_tokens_per_step = std::min<int64_t>(options.max_tokens_per_step,
-                                                  std::max<int64_t>(gen.prefill_chunk, 1));
+  options.max_tokens_per_step =
+      std::min<int64_t>(options.max_tokens_per_step, std::max<int64_t>(gen.prefill_chunk, 1));
 
-  TPS_ASSIGN_OR_RETURN(std::unique_ptr<ops::Backend> backend,
-                       ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = flags.threads}));
-  TPS_ASSIGN_OR_RETURN(shard::LoadedModel loaded,
-                       shard::LoadQwen35Model(model_dir, *backend, shard::ParallelLayout{}, options));
+  TPS_ASSIGN_OR_RETURN(
+      std::unique_ptr<ops::Backend> backend,
+      ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = flags.threads}));
+  TPS_ASSIGN_OR_RETURN(
+      shard::LoadedModel loaded,
+      shard::LoadQwen35Model(model_dir, *backend, shard::ParallelLayout{}, options));
   if (loaded.spec.random_weights) {
-    std::fprintf(stderr, "tpserve: note: %s has RANDOM weights (made by make-random-model); its "
-                         "output is noise\n", model_dir.c_str());
+    std::fprintf(stderr,
+                 "tpserve: note: %s has RANDOM weights (made by make-random-model); its "
+                 "output is noise\n",
+                 model_dir.c_str());
   }
 
   shard::GenerationRequest request;
@@ -105,6 +185,23 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   request.max_new_tokens = static_cast<int32_t>(max_tokens);
   request.sampling = sampling;
   if (!args.Bool("ignore-eos")) request.stop_token_ids = loaded.stop_token_ids;
+  if (text_prompt.has_value()) {
+    // Only ids the tokenizer can read back (checkpoints pad the vocabulary past the last token),
+    // and stop on <|im_end|> / <|endoftext|> whatever generation_config.json says (spec §1.6).
+    const int64_t vocab = loaded.model->spec().text.vocab_size;
+    if (text_prompt->tokenizer->vocab_size() < vocab)
+      gen.valid_vocab = text_prompt->tokenizer->vocab_size();
+    if (!args.Bool("ignore-eos")) {
+      for (const char* stop : {"<|im_end|>", "<|endoftext|>"}) {
+        const std::optional<int32_t> id = text_prompt->tokenizer->TokenToId(stop);
+        if (id.has_value() &&
+            std::find(request.stop_token_ids.begin(), request.stop_token_ids.end(), *id) ==
+                request.stop_token_ids.end()) {
+          request.stop_token_ids.push_back(*id);
+        }
+      }
+    }
+  }
 
   NpyWriter npy;
   absl::Status write_status;
@@ -115,22 +212,57 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     };
   }
   shard::GenerationStats stats;
-  TPS_ASSIGN_OR_RETURN(std::vector<shard::GenerationResult> results,
-                       shard::Generate(*loaded.model, absl::MakeConstSpan(&request, 1), gen, &stats));
+  TPS_ASSIGN_OR_RETURN(
+      std::vector<shard::GenerationResult> results,
+      shard::Generate(*loaded.model, absl::MakeConstSpan(&request, 1), gen, &stats));
   TPS_RETURN_IF_ERROR(write_status);
   if (!logits_out.empty()) TPS_RETURN_IF_ERROR(npy.Close());
 
   const shard::GenerationResult& result = results[0];
+  std::string text;
+  tokenizer::ParsedOutput parsed;
+  if (text_prompt.has_value()) {
+    tokenizer::IncrementalDetokenizer detok(*text_prompt->tokenizer);
+    for (int32_t id : result.tokens) {
+      absl::StatusOr<std::string> piece = detok.Push(id);
+      if (!piece.ok()) return Annotate(piece.status(), "generated ids");
+      text += *piece;
+    }
+    text += detok.Finish();
+    if (text_prompt->chat) {
+      parsed =
+          tokenizer::OutputParser::ParseAll(text, {.starts_in_reasoning = text_prompt->thinking});
+    }
+  }
   if (args.Bool("json")) {
     nlohmann::json j;
     j["tokens"] = result.tokens;
     j["prompt_tokens"] = prompt.size();
     j["finish_reason"] = result.finish_reason == shard::FinishReason::kStop ? "stop" : "length";
     j["prefill_ms"] = stats.prefill_seconds * 1e3;
-    j["decode_tokens_per_s"] =
-        stats.decode_seconds > 0 ? static_cast<double>(stats.decode_tokens) / stats.decode_seconds : 0.0;
+    j["decode_tokens_per_s"] = stats.decode_seconds > 0
+                                   ? static_cast<double>(stats.decode_tokens) / stats.decode_seconds
+                                   : 0.0;
     if (!logits_out.empty()) j["logits_rows"] = npy.rows();
-    std::cout << j.dump() << std::endl;
+    if (text_prompt.has_value()) {
+      j["text"] = text;
+      if (text_prompt->chat) {
+        j["reasoning"] = parsed.reasoning;
+        j["content"] = parsed.content;
+        j["tool_calls"] = nlohmann::json::array();
+        for (const tokenizer::ToolCall& call : parsed.tool_calls) {
+          const std::string args_json =
+              call.arguments.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          j["tool_calls"].push_back(
+              {{"name", call.name},
+               {"arguments",
+                nlohmann::json::parse(args_json, nullptr, /*allow_exceptions=*/false)}});
+        }
+      }
+    }
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  } else if (text_prompt.has_value()) {
+    std::cout << text << std::endl;
   } else {
     std::cout << absl::StrJoin(result.tokens, " ") << std::endl;
   }

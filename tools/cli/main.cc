@@ -13,10 +13,12 @@ constexpr char kUsage[] =
     "usage: tpserve <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  generate           run a model on prompt token ids and print the generated ids\n"
+    "  generate           run a model on a prompt (ids, text or a chat turn) and print the output\n"
     "  inspect            print a model's architecture and the memory a replica needs\n"
     "  make-random-model  write a random-weight Qwen3.5 checkpoint of a published shape\n"
     "  bench              measure prefill and decode speed of a model\n"
+    "  tokenize           print the token ids of a text (the model's tokenizer.json)\n"
+    "  detokenize         print the text of token ids\n"
     "\n"
     "Run 'tpserve <command> --help' for the flags of a command.\n";
 
@@ -38,12 +40,19 @@ int main(int argc, char** argv) {
     status = tpserve::cli::RunMakeRandomModel(args);
   } else if (command == "bench") {
     status = tpserve::cli::RunBench(args);
+  } else if (command == "tokenize") {
+    status = tpserve::cli::RunTokenize(args);
+  } else if (command == "detokenize") {
+    status = tpserve::cli::RunDetokenize(args);
+  } else if (command == "worker-rank") {  // internal: a follower started by its group leader
+    status = tpserve::cli::RunWorkerRank(args);
   } else {
     std::fprintf(stderr, "tpserve: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;
   }
   if (!status.ok()) {
-    std::fprintf(stderr, "tpserve %s: %s\n", command.c_str(), std::string(status.message()).c_str());
+    std::fprintf(stderr, "tpserve %s: %s\n", command.c_str(),
+                 std::string(status.message()).c_str());
     return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   return 0;
