@@ -115,6 +115,10 @@ absl::Status LocalGroup::Launch() {
     }
   }
   timed_->Reset();
+  std::string pids;
+  for (pid_t p : pids_) absl::StrAppend(&pids, pids.empty() ? "" : ",", p);
+  TPS_LOG(kInfo) << "tensor-parallel group of " << tp << " ready: leader pid " << getpid()
+                 << ", follower pids " << pids;
   return absl::OkStatus();
 }
 

@@ -18,7 +18,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
-#include "worker/local_group.h"
+#include "tools/cli/replica.h"
 
 namespace tpserve::cli {
 namespace {
@@ -67,15 +67,13 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 absl::Status RunBench(const std::vector<std::string>& argv) {
-  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches", "repeats", "tp"};
+  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches", "repeats"};
   value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
   TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, value_flags, {"json", "help"}));
   if (args.Bool("help")) {
     std::fputs(
         "usage: tpserve bench --model DIR [--prompt-len 512] [--decode-tokens 32]\n"
-        "                     [--batches 1,16] [--repeats 3] [--tp N] [--json]\n"
-        "  --tp N                   shard the model over N local processes (--threads per rank)\n"
-        COMMON_MODEL_FLAGS_HELP,
+        "                     [--batches 1,16] [--repeats 3] [--json]\n" COMMON_MODEL_FLAGS_HELP,
         stdout);
     return absl::OkStatus();
   }
@@ -101,27 +99,11 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   options.max_tokens_per_step = std::max<int64_t>({flags.prefill_chunk, options.max_slots, 1});
   options.max_logit_rows = options.max_slots;
 
-  TPS_ASSIGN_OR_RETURN(int64_t tp, args.Int("tp", 1));
-  if (tp < 1 || tp > 64) return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
-
-  // One in-process model (tp 1) or a local group of tp processes driven from here.
-  std::unique_ptr<ops::Backend> backend;
-  shard::LoadedModel loaded;
-  std::unique_ptr<shard::StepRunner> local_runner;
-  std::unique_ptr<worker::LocalGroup> group;
-  TPS_ASSIGN_OR_RETURN(backend, ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = flags.threads}));
-  if (tp == 1) {
-    TPS_ASSIGN_OR_RETURN(loaded, shard::LoadQwen35Model(dir, *backend, shard::ParallelLayout{}, options));
-    local_runner = std::make_unique<shard::LocalStepRunner>(*loaded.model);
-  } else {
-    worker::LocalGroupOptions g;
-    g.model_dir = dir;
-    g.tp_size = static_cast<int>(tp);
-    g.model = options;
-    g.threads_per_rank = flags.threads > 0 ? flags.threads : 1;
-    TPS_ASSIGN_OR_RETURN(group, worker::LocalGroup::Start(g));
-  }
-  shard::StepRunner& runner = group ? static_cast<shard::StepRunner&>(*group) : *local_runner;
+  const int64_t tp = flags.tp;
+  TPS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> replica,
+                       Replica::Open(dir, flags.tp, flags.threads, options));
+  shard::StepRunner& runner = replica->runner();
+  worker::LocalGroup* group = replica->group();
   shard::Qwen35Model& model = runner.model();
   const int64_t vocab = std::min<int64_t>(model.spec().text.vocab_size, 248044);
   // Every rank streams its own shard; the leader's shard is 1/tp of the sharded weights.
@@ -144,15 +126,14 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
 
   nlohmann::json report;
   report["model"] = dir;
-  report["backend"] = backend->info().description;
+  report["backend"] = replica->Describe();
   report["tp"] = tp;
   report["weight_dtype"] = std::string(DTypeName(model.weights().weight_dtype));
   report["prompt_len"] = prompt_len;
   report["prefill_tokens_per_s"] = Median(prefill_tps);
   report["weight_bytes_per_step"] = weight_bytes;
   report["deltanet_state_bytes_per_sequence"] = state_bytes;
-  std::printf("backend: %s%s\n", group ? absl::StrCat(tp, " ranks x ").c_str() : "",
-              group ? absl::StrCat((flags.threads > 0 ? flags.threads : 1), " thread(s) each").c_str() : backend->info().description.c_str());
+  std::printf("backend: %s\n", replica->Describe().c_str());
   std::printf("weights read per decode step: %.1f MB (%s); DeltaNet state per sequence: %.1f MB\n",
               static_cast<double>(weight_bytes) / 1e6, std::string(DTypeName(model.weights().weight_dtype)).c_str(),
               static_cast<double>(state_bytes) / 1e6);

@@ -12,6 +12,9 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
     return absl::InvalidArgumentError(absl::StrCat("--threads must be in [0, 1024], got ", threads));
   }
   f.threads = static_cast<int>(threads);
+  TPS_ASSIGN_OR_RETURN(int64_t tp, args.Int("tp", 1));
+  if (tp < 1 || tp > 64) return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
+  f.tp = static_cast<int>(tp);
   TPS_ASSIGN_OR_RETURN(f.prefill_chunk, args.Int("prefill-chunk", 512));
   if (f.prefill_chunk <= 0) {
     return absl::InvalidArgumentError(

@@ -27,6 +27,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
+#include "tools/cli/replica.h"
 
 namespace tpserve::cli {
 namespace {
@@ -167,12 +168,9 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   options.max_tokens_per_step =
       std::min<int64_t>(options.max_tokens_per_step, std::max<int64_t>(gen.prefill_chunk, 1));
 
-  TPS_ASSIGN_OR_RETURN(
-      std::unique_ptr<ops::Backend> backend,
-      ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = flags.threads}));
-  TPS_ASSIGN_OR_RETURN(
-      shard::LoadedModel loaded,
-      shard::LoadQwen35Model(model_dir, *backend, shard::ParallelLayout{}, options));
+  TPS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> replica,
+                       Replica::Open(model_dir, flags.tp, flags.threads, options));
+  const shard::LoadedModel& loaded = replica->loaded();
   if (loaded.spec.random_weights) {
     std::fprintf(stderr,
                  "tpserve: note: %s has RANDOM weights (made by make-random-model); its "
@@ -214,7 +212,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   shard::GenerationStats stats;
   TPS_ASSIGN_OR_RETURN(
       std::vector<shard::GenerationResult> results,
-      shard::Generate(*loaded.model, absl::MakeConstSpan(&request, 1), gen, &stats));
+      shard::Generate(replica->runner(), absl::MakeConstSpan(&request, 1), gen, &stats));
   TPS_RETURN_IF_ERROR(write_status);
   if (!logits_out.empty()) TPS_RETURN_IF_ERROR(npy.Close());
 
