@@ -32,7 +32,7 @@ absl::Status RunFollower(const FollowerOptions& o) {
   absl::Status load = [&]() -> absl::Status {
     TPS_ASSIGN_OR_RETURN(shard::ModelOptions options, ModelOptionsFromSetup(first.setup()));
     TPS_ASSIGN_OR_RETURN(backend, ops::CreateBackend({.cpu_threads = o.threads}));
-    TPS_ASSIGN_OR_RETURN(comm, JoinLocalGroup(o.store_dir, o.rank, o.tp_size, o.startup_timeout,
+    TPS_ASSIGN_OR_RETURN(comm, JoinLocalGroup(o.store_dir, o.transport, o.rank, o.tp_size, o.startup_timeout,
                                               o.collective_timeout));
     const shard::ParallelLayout layout{.tp_size = o.tp_size, .tp_rank = o.rank};
     TPS_ASSIGN_OR_RETURN(loaded, shard::LoadQwen35Model(first.setup().model_dir(), *backend, layout, options));

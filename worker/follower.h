@@ -17,6 +17,7 @@ struct FollowerOptions {
   std::string store_dir;        // the group's FileStore (rendezvous)
   std::string control_address;  // the leader's "host:port"
   int threads = 1;              // CPU threads of this rank
+  std::string transport = "shm";  // collectives: "shm" or "gloo"
   absl::Duration startup_timeout = absl::Minutes(5);
   absl::Duration collective_timeout = absl::Seconds(30);
 };

@@ -5,20 +5,32 @@
 #include "absl/strings/str_cat.h"
 #include "ops/base/status_macros.h"
 #include "ops/comm/gloo/gloo_communicator.h"
+#include "ops/comm/shm/shm_communicator.h"
 #include "ops/comm/store.h"
 
 namespace tpserve::worker {
 
 absl::StatusOr<std::unique_ptr<comm::Communicator>> JoinLocalGroup(const std::string& store_dir,
+                                                                   const std::string& transport,
                                                                    int rank, int tp_size,
                                                                    absl::Duration connect_timeout,
                                                                    absl::Duration collective_timeout) {
   comm::FileStore store(store_dir);
-  comm::GlooOptions o;
-  o.connect_timeout = connect_timeout;
-  o.collective_timeout = collective_timeout;
-  TPS_ASSIGN_OR_RETURN(std::unique_ptr<comm::Communicator> c,
-                       comm::CreateGlooCommunicator(store, rank, tp_size, o));
+  std::unique_ptr<comm::Communicator> c;
+  if (transport == "gloo") {
+    comm::GlooOptions o;
+    o.connect_timeout = connect_timeout;
+    o.collective_timeout = collective_timeout;
+    TPS_ASSIGN_OR_RETURN(c, comm::CreateGlooCommunicator(store, rank, tp_size, o));
+  } else if (transport == "shm") {
+    comm::ShmOptions o;
+    o.connect_timeout = connect_timeout;
+    o.collective_timeout = collective_timeout;
+    TPS_ASSIGN_OR_RETURN(c, comm::CreateShmCommunicator(store, rank, tp_size, o));
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("transport must be shm or gloo, got '", transport, "'"));
+  }
   // Sanity all-reduce: Σ (rank + 1) = T (T + 1) / 2 on every rank.
   std::vector<float> v(1, static_cast<float>(rank + 1));
   TPS_RETURN_IF_ERROR(c->AllReduce(ops::TensorView(v.data(), DType::kF32, ops::Shape{1}),

@@ -56,7 +56,8 @@ absl::Status LocalGroup::Launch() {
     std::vector<std::string> args = {
         "tpserve", "worker-rank", "--rank", std::to_string(r), "--tp", std::to_string(tp),
         "--store", store_dir_, "--control", control, "--threads",
-        std::to_string(options_.threads_per_rank), "--collective-timeout-ms",
+        std::to_string(options_.threads_per_rank), "--transport", options_.transport,
+        "--collective-timeout-ms",
         std::to_string(absl::ToInt64Milliseconds(options_.collective_timeout))};
     const pid_t pid = fork();
     if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
@@ -100,7 +101,7 @@ absl::Status LocalGroup::Launch() {
   }
 
   TPS_ASSIGN_OR_RETURN(backend_, ops::CreateBackend({.cpu_threads = options_.threads_per_rank}));
-  TPS_ASSIGN_OR_RETURN(comm_, JoinLocalGroup(store_dir_, 0, tp, options_.startup_timeout,
+  TPS_ASSIGN_OR_RETURN(comm_, JoinLocalGroup(store_dir_, options_.transport, 0, tp, options_.startup_timeout,
                                              options_.collective_timeout));
   timed_ = std::make_unique<comm::TimedCommunicator>(*comm_);
   const shard::ParallelLayout layout{.tp_size = tp, .tp_rank = 0};
@@ -117,7 +118,8 @@ absl::Status LocalGroup::Launch() {
   timed_->Reset();
   std::string pids;
   for (pid_t p : pids_) absl::StrAppend(&pids, pids.empty() ? "" : ",", p);
-  TPS_LOG(kInfo) << "tensor-parallel group of " << tp << " ready: leader pid " << getpid()
+  TPS_LOG(kInfo) << "tensor-parallel group of " << tp << " (" << options_.transport
+                 << ") ready: leader pid " << getpid()
                  << ", follower pids " << pids;
   return absl::OkStatus();
 }

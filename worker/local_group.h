@@ -33,6 +33,7 @@ struct LocalGroupOptions {
   int tp_size = 2;
   shard::ModelOptions model;
   int threads_per_rank = 1;
+  std::string transport = "shm";  // collectives: "shm" (same host) or "gloo" (TCP)
   std::string tpserve_binary = "/proc/self/exe";  // runs `worker-rank` for the followers
   absl::Duration startup_timeout = absl::Minutes(2);
   absl::Duration collective_timeout = absl::Seconds(30);

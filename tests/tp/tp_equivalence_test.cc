@@ -1,6 +1,6 @@
 // Same answer at any TP size: the golden models sharded over 2 and 4 ranks (threads, each with its
-// own CPU backend and a Gloo communicator over loopback) give transformers' greedy tokens, logits
-// within the engine's tolerance of T = 1, and the same seeded samples.
+// own CPU backend and a shared-memory communicator; Gloo over loopback once) give transformers'
+// greedy tokens, logits within the engine's tolerance of T = 1, and the same seeded samples.
 #include <memory>
 #include <thread>
 #include <vector>
@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/comm/gloo/gloo_communicator.h"
+#include "ops/comm/shm/shm_communicator.h"
 #include "ops/comm/store.h"
 #include "ops/core/backend_registry.h"
 #include "shard/generator.h"
@@ -27,14 +28,20 @@ struct RankOutput {
 
 // Runs `requests` on `model_dir` sharded over tp ranks (threads); returns every rank's output.
 std::vector<RankOutput> RunSharded(const std::string& model_dir, int tp,
-                                   const std::vector<shard::GenerationRequest>& requests) {
+                                   const std::vector<shard::GenerationRequest>& requests,
+                                   bool gloo = false) {
   comm::InProcessStore store;
   std::vector<RankOutput> out(static_cast<size_t>(tp));
   std::vector<std::thread> ranks;
   for (int r = 0; r < tp; ++r) {
     ranks.emplace_back([&, r] {
       ASSERT_OK_AND_ASSIGN(auto backend, ops::CreateBackend({.cpu_threads = 1}));
-      ASSERT_OK_AND_ASSIGN(auto comm, comm::CreateGlooCommunicator(store, r, tp, {}));
+      std::unique_ptr<comm::Communicator> comm;
+      if (gloo) {
+        ASSERT_OK_AND_ASSIGN(comm, comm::CreateGlooCommunicator(store, r, tp, {}));
+      } else {
+        ASSERT_OK_AND_ASSIGN(comm, comm::CreateShmCommunicator(store, r, tp, {}));
+      }
       shard::ModelOptions options;
       options.max_slots = 4;
       options.max_context = 256;
@@ -82,6 +89,9 @@ TEST_P(TpEquivalenceTest, GreedyTokensAndLogitsMatchAtEveryTpSize) {
       }
     }
   }
+  // The TCP transport (what ranks on different hosts use) gives the same tokens.
+  const std::vector<RankOutput> gloo = RunSharded(m.model_dir, 2, requests, /*gloo=*/true);
+  for (size_t j = 0; j < requests.size(); ++j) EXPECT_EQ(gloo[1].tokens[j], t1[0].tokens[j]);
   // And T = 1 is transformers' greedy continuation.
   size_t i = 0;
   for (const auto& c : m.cases) {

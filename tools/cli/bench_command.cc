@@ -101,7 +101,7 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
 
   const int64_t tp = flags.tp;
   TPS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> replica,
-                       Replica::Open(dir, flags.tp, flags.threads, options));
+                       Replica::Open(dir, flags.tp, flags.threads, options, flags.transport));
   shard::StepRunner& runner = replica->runner();
   worker::LocalGroup* group = replica->group();
   shard::Qwen35Model& model = runner.model();

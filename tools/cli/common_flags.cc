@@ -15,6 +15,10 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
   TPS_ASSIGN_OR_RETURN(int64_t tp, args.Int("tp", 1));
   if (tp < 1 || tp > 64) return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
   f.tp = static_cast<int>(tp);
+  f.transport = args.String("transport", "shm");
+  if (f.transport != "shm" && f.transport != "gloo") {
+    return absl::InvalidArgumentError(absl::StrCat("--transport must be shm or gloo, got '", f.transport, "'"));
+  }
   TPS_ASSIGN_OR_RETURN(f.prefill_chunk, args.Int("prefill-chunk", 512));
   if (f.prefill_chunk <= 0) {
     return absl::InvalidArgumentError(

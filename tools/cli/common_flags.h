@@ -14,17 +14,19 @@ namespace tpserve::cli {
 
 #define COMMON_MODEL_FLAGS_HELP                                                           \
   "  --tp N                   shard the model over N local processes (default 1)\n"       \
+  "  --transport shm|gloo     collectives between those processes (default shm)\n"       \
   "  --threads N              CPU threads (default: all cores; per rank with --tp: 1)\n"  \
   "  --kv-dtype f32|bf16      KV cache dtype (default: the checkpoint's dtype)\n"         \
   "  --max-context N          tokens per sequence (default: what the command needs)\n"    \
   "  --prefill-chunk N        prompt tokens per step (default 512)\n"                     \
   "  --delta-net-chunk N      chunk size of the delta rule in prefill; 0 = recurrence (default 64)\n"
 
-inline const std::set<std::string> kCommonModelValueFlags = {"tp", "threads", "kv-dtype", "max-context",
+inline const std::set<std::string> kCommonModelValueFlags = {"tp", "transport", "threads", "kv-dtype", "max-context",
                                                              "prefill-chunk", "delta-net-chunk"};
 
 struct ModelFlags {
   int tp = 1;
+  std::string transport = "shm";
   int threads = 0;
   int64_t prefill_chunk = 512;
   shard::ModelOptions options;

@@ -169,7 +169,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
       std::min<int64_t>(options.max_tokens_per_step, std::max<int64_t>(gen.prefill_chunk, 1));
 
   TPS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> replica,
-                       Replica::Open(model_dir, flags.tp, flags.threads, options));
+                       Replica::Open(model_dir, flags.tp, flags.threads, options, flags.transport));
   const shard::LoadedModel& loaded = replica->loaded();
   if (loaded.spec.random_weights) {
     std::fprintf(stderr,

@@ -8,11 +8,13 @@ namespace tpserve::cli {
 
 absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(const std::string& model_dir, int tp,
                                                        int threads,
-                                                       const shard::ModelOptions& options) {
+                                                       const shard::ModelOptions& options,
+                                                       const std::string& transport) {
   if (tp < 1 || tp > 64) return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
   std::unique_ptr<Replica> r(new Replica());
   r->tp_ = tp;
   r->threads_ = threads;
+  r->transport_ = transport;
   if (tp == 1) {
     TPS_ASSIGN_OR_RETURN(r->backend_, ops::CreateBackend({.kind = ops::DeviceKind::kCpu, .cpu_threads = threads}));
     TPS_ASSIGN_OR_RETURN(r->loaded_, shard::LoadQwen35Model(model_dir, *r->backend_, {}, options));
@@ -23,13 +25,17 @@ absl::StatusOr<std::unique_ptr<Replica>> Replica::Open(const std::string& model_
     g.tp_size = tp;
     g.model = options;
     g.threads_per_rank = threads > 0 ? threads : 1;
+    g.transport = transport;
     TPS_ASSIGN_OR_RETURN(r->group_, worker::LocalGroup::Start(g));
   }
   return r;
 }
 
 std::string Replica::Describe() const {
-  if (group_) return absl::StrCat(tp_, " ranks x ", threads_ > 0 ? threads_ : 1, " thread(s) each");
+  if (group_) {
+    return absl::StrCat(tp_, " ranks x ", threads_ > 0 ? threads_ : 1, " thread(s) each, ",
+                        transport_, " collectives");
+  }
   return backend_->info().description;
 }
 

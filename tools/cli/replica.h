@@ -21,7 +21,8 @@ class Replica {
   // (0 = 1 each).
   static absl::StatusOr<std::unique_ptr<Replica>> Open(const std::string& model_dir, int tp,
                                                        int threads,
-                                                       const shard::ModelOptions& options);
+                                                       const shard::ModelOptions& options,
+                                                       const std::string& transport = "shm");
 
   shard::StepRunner& runner() { return group_ ? static_cast<shard::StepRunner&>(*group_) : *local_; }
   shard::Qwen35Model& model() { return runner().model(); }
@@ -36,6 +37,7 @@ class Replica {
   std::unique_ptr<worker::LocalGroup> group_;
   int tp_ = 1;
   int threads_ = 0;
+  std::string transport_;
 };
 
 }  // namespace tpserve::cli

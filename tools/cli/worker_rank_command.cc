@@ -12,11 +12,11 @@ namespace tpserve::cli {
 
 absl::Status RunWorkerRank(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"rank", "tp", "store", "control", "threads",
-                                                     "collective-timeout-ms"},
+                                                     "transport", "collective-timeout-ms"},
                                               {"help"}));
   if (args.Bool("help")) {
     std::fputs("usage: tpserve worker-rank --rank R --tp N --store DIR --control HOST:PORT\n"
-               "                           [--threads N] [--collective-timeout-ms MS]\n"
+               "                           [--threads N] [--transport shm|gloo] [--collective-timeout-ms MS]\n"
                "A follower rank of a local tensor-parallel group (started by its leader).\n",
                stdout);
     return absl::OkStatus();
@@ -34,6 +34,7 @@ absl::Status RunWorkerRank(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(o.control_address, args.Required("control"));
   TPS_ASSIGN_OR_RETURN(int64_t threads, args.Int("threads", 1));
   o.threads = static_cast<int>(threads);
+  o.transport = args.String("transport", "shm");
   TPS_ASSIGN_OR_RETURN(int64_t timeout_ms, args.Int("collective-timeout-ms", 30000));
   o.collective_timeout = absl::Milliseconds(timeout_ms);
   return worker::RunFollower(o);

@@ -1,0 +1,176 @@
+// Shared-memory collectives with closed-form expected values: ranks as threads, and ranks as real
+// processes (fork) rendezvousing through a FileStore; a SIGKILLed peer fails the survivor fast.
+#include "ops/comm/shm/shm_communicator.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_env.h"
+
+namespace tpserve::comm {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::StatusIs;
+
+void RunRanks(int world, const std::function<void(int)>& body) {
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r) threads.emplace_back(body, r);
+  for (auto& t : threads) t.join();
+}
+
+ops::TensorView View(std::vector<float>& v) {
+  return ops::TensorView(v.data(), DType::kF32, ops::Shape{static_cast<int64_t>(v.size())});
+}
+
+class ShmThreadsTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ShmThreadsTest, CollectivesAreClosedForm) {
+  const int world = GetParam();
+  InProcessStore store;
+  RunRanks(world, [&](int rank) {
+    ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, rank, world, {}));
+    EXPECT_EQ(comm->rank(), rank);
+    EXPECT_EQ(comm->world_size(), world);
+    // AllReduce sum of rank + i: world * i + world (world - 1) / 2, exact in f32.
+    std::vector<float> data(1000);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(rank) + static_cast<float>(i);
+    ASSERT_OK(comm->AllReduce(View(data), ReduceOp::kSum));
+    for (size_t i = 0; i < data.size(); ++i) {
+      ASSERT_EQ(data[i], static_cast<float>(world * static_cast<int>(i) + world * (world - 1) / 2));
+    }
+    // AllReduce max of (rank == i % world ? 100 : rank).
+    std::vector<float> mx(16);
+    for (size_t i = 0; i < mx.size(); ++i) mx[i] = static_cast<int>(i) % world == rank ? 100.0f : static_cast<float>(rank);
+    ASSERT_OK(comm->AllReduce(View(mx), ReduceOp::kMax));
+    for (float v : mx) ASSERT_EQ(v, 100.0f);
+    // AllGather: rank r contributes [r, r, r]; out is 0,0,0,1,1,1,...
+    std::vector<float> in(3, static_cast<float>(rank)), out(3 * static_cast<size_t>(world), -1.0f);
+    ASSERT_OK(comm->AllGather(View(in), View(out)));
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], static_cast<float>(i / 3));
+    // Broadcast from the last rank.
+    std::vector<float> b(5, static_cast<float>(rank));
+    ASSERT_OK(comm->Broadcast(View(b), world - 1));
+    for (float v : b) ASSERT_EQ(v, static_cast<float>(world - 1));
+    ASSERT_OK(comm->Barrier());
+    EXPECT_EQ(comm->sequence_number(), 5u);
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Worlds, ShmThreadsTest, ::testing::Values(1, 2, 4));
+
+TEST(ShmTest, BadArgumentsAreRefused) {
+  InProcessStore store;
+  EXPECT_THAT(CreateShmCommunicator(store, 2, 2, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rank 2")));
+  ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, 0, 1, {}));
+  std::vector<float> in(3), out(4);
+  EXPECT_THAT(comm->AllGather(View(in), View(out)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("AllGather")));
+  std::vector<int32_t> ints(4);
+  ops::TensorView iv(ints.data(), DType::kI32, ops::Shape{4});
+  EXPECT_THAT(comm->AllReduce(iv, ReduceOp::kSum), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Two real processes: the child is rank 1; it checks its own results and reports by exit code.
+TEST(ShmProcessesTest, AllReduceAcrossProcesses) {
+  const std::string dir = testing::MakeTempDir();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  auto body = [&](int rank) -> bool {
+    FileStore store(dir);
+    auto comm = CreateShmCommunicator(store, rank, 2, {});
+    if (!comm.ok()) return false;
+    std::vector<float> v(4096, static_cast<float>(rank + 1));
+    if (!(*comm)->AllReduce(View(v), ReduceOp::kSum).ok()) return false;
+    for (float x : v) {
+      if (x != 3.0f) return false;
+    }
+    return true;
+  };
+  if (child == 0) _exit(body(1) ? 0 : 1);
+  EXPECT_TRUE(body(0));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(ShmProcessesTest, KilledPeerFailsTheCollectiveInsteadOfHanging) {
+  const std::string dir = testing::MakeTempDir();
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    FileStore store(dir);
+    auto comm = CreateShmCommunicator(store, 1, 2, {});
+    char c = comm.ok() ? 'y' : 'n';
+    (void)!write(ready[1], &c, 1);
+    pause();  // until killed
+    _exit(0);
+  }
+  FileStore store(dir);
+  ShmOptions options;
+  options.collective_timeout = absl::Seconds(5);
+  ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, 0, 2, options));
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'y');
+  kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const absl::Time start = absl::Now();
+  std::vector<float> v(1024, 1.0f);
+  EXPECT_THAT(comm->AllReduce(View(v), ReduceOp::kSum),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("rank 0 of 2")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(6));
+  // Every later call fails at once.
+  const absl::Time again = absl::Now();
+  EXPECT_THAT(comm->Barrier(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_LT(absl::Now() - again, absl::Milliseconds(100));
+}
+
+// Tensors larger than a slot go through in chunks; the results stay closed-form.
+TEST(ShmTest, LargeTensorsAreChunked) {
+  InProcessStore store;
+  ShmOptions options;
+  options.slot_bytes = 256;  // 64 floats per chunk
+  RunRanks(3, [&](int rank) {
+    ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, rank, 3, options));
+    std::vector<float> v(1000);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i * (rank + 1));
+    ASSERT_OK(comm->AllReduce(View(v), ReduceOp::kSum));
+    for (size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], static_cast<float>(6 * i));
+    std::vector<float> in(100, static_cast<float>(rank)), out(300);
+    ASSERT_OK(comm->AllGather(View(in), View(out)));
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], static_cast<float>(i / 100));
+  });
+}
+
+TEST(ShmTest, AbortFailsEveryRank) {
+  InProcessStore store;
+  RunRanks(2, [&](int rank) {
+    ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, rank, 2, {}));
+    ASSERT_OK(comm->Barrier());
+    // Both ranks are past the barrier before rank 0 aborts.
+    ASSERT_OK(store.Set(absl::StrCat("passed/", rank), "1"));
+    ASSERT_OK(store.Wait(absl::StrCat("passed/", 1 - rank), absl::Seconds(5)).status());
+    if (rank == 0) comm->Abort(absl::CancelledError("test"));
+    ASSERT_OK(store.Set(absl::StrCat("aborted/", rank), "1"));
+    ASSERT_OK(store.Wait("aborted/0", absl::Seconds(5)).status());
+    EXPECT_THAT(comm->Barrier(), StatusIs(absl::StatusCode::kUnavailable));
+  });
+}
+
+}  // namespace
+}  // namespace tpserve::comm
