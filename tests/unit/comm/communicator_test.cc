@@ -1,5 +1,7 @@
-// Shared-memory collectives with closed-form expected values: ranks as threads, and ranks as real
-// processes (fork) rendezvousing through a FileStore; a SIGKILLed peer fails the survivor fast.
+// Both CPU communicators (Gloo over TCP, shared memory) with closed-form expected values: ranks
+// as threads, and ranks as real processes (fork) rendezvousing through a FileStore; a SIGKILLed
+// peer fails the survivor fast.
+#include "ops/comm/gloo/gloo_communicator.h"
 #include "ops/comm/shm/shm_communicator.h"
 
 #include <signal.h>
@@ -22,6 +24,22 @@ namespace {
 using ::testing::HasSubstr;
 using testing::StatusIs;
 
+enum class Transport { kGloo, kShm };
+
+absl::StatusOr<std::unique_ptr<Communicator>> Create(Transport t, Store& store, int rank, int world,
+                                                     absl::Duration timeout = absl::Seconds(30)) {
+  if (t == Transport::kGloo) {
+    GlooOptions o;
+    o.collective_timeout = timeout;
+    return CreateGlooCommunicator(store, rank, world, o);
+  }
+  ShmOptions o;
+  o.collective_timeout = timeout;
+  return CreateShmCommunicator(store, rank, world, o);
+}
+
+std::string Name(Transport t) { return t == Transport::kGloo ? "gloo" : "shm"; }
+
 void RunRanks(int world, const std::function<void(int)>& body) {
   std::vector<std::thread> threads;
   for (int r = 0; r < world; ++r) threads.emplace_back(body, r);
@@ -32,13 +50,13 @@ ops::TensorView View(std::vector<float>& v) {
   return ops::TensorView(v.data(), DType::kF32, ops::Shape{static_cast<int64_t>(v.size())});
 }
 
-class ShmThreadsTest : public ::testing::TestWithParam<int> {};
+class ThreadsTest : public ::testing::TestWithParam<std::tuple<Transport, int>> {};
 
-TEST_P(ShmThreadsTest, CollectivesAreClosedForm) {
-  const int world = GetParam();
+TEST_P(ThreadsTest, CollectivesAreClosedForm) {
+  const auto [transport, world] = GetParam();
   InProcessStore store;
-  RunRanks(world, [&](int rank) {
-    ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, rank, world, {}));
+  RunRanks(world, [&, transport = transport, world = world](int rank) {
+    ASSERT_OK_AND_ASSIGN(auto comm, Create(transport, store, rank, world));
     EXPECT_EQ(comm->rank(), rank);
     EXPECT_EQ(comm->world_size(), world);
     // AllReduce sum of rank + i: world * i + world (world - 1) / 2, exact in f32.
@@ -66,13 +84,20 @@ TEST_P(ShmThreadsTest, CollectivesAreClosedForm) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Worlds, ShmThreadsTest, ::testing::Values(1, 2, 4));
+INSTANTIATE_TEST_SUITE_P(Worlds, ThreadsTest,
+                         ::testing::Combine(::testing::Values(Transport::kGloo, Transport::kShm),
+                                            ::testing::Values(1, 2, 4)),
+                         [](const ::testing::TestParamInfo<std::tuple<Transport, int>>& p) {
+                           return Name(std::get<0>(p.param)) + std::to_string(std::get<1>(p.param));
+                         });
 
-TEST(ShmTest, BadArgumentsAreRefused) {
+class CommunicatorTest : public ::testing::TestWithParam<Transport> {};
+
+TEST_P(CommunicatorTest, BadArgumentsAreRefused) {
   InProcessStore store;
-  EXPECT_THAT(CreateShmCommunicator(store, 2, 2, {}),
+  EXPECT_THAT(Create(GetParam(), store, 2, 2),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("rank 2")));
-  ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, 0, 1, {}));
+  ASSERT_OK_AND_ASSIGN(auto comm, Create(GetParam(), store, 0, 1));
   std::vector<float> in(3), out(4);
   EXPECT_THAT(comm->AllGather(View(in), View(out)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("AllGather")));
@@ -82,13 +107,13 @@ TEST(ShmTest, BadArgumentsAreRefused) {
 }
 
 // Two real processes: the child is rank 1; it checks its own results and reports by exit code.
-TEST(ShmProcessesTest, AllReduceAcrossProcesses) {
+TEST_P(CommunicatorTest, AllReduceAcrossProcesses) {
   const std::string dir = testing::MakeTempDir();
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   auto body = [&](int rank) -> bool {
     FileStore store(dir);
-    auto comm = CreateShmCommunicator(store, rank, 2, {});
+    auto comm = Create(GetParam(), store, rank, 2);
     if (!comm.ok()) return false;
     std::vector<float> v(4096, static_cast<float>(rank + 1));
     if (!(*comm)->AllReduce(View(v), ReduceOp::kSum).ok()) return false;
@@ -105,7 +130,7 @@ TEST(ShmProcessesTest, AllReduceAcrossProcesses) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
-TEST(ShmProcessesTest, KilledPeerFailsTheCollectiveInsteadOfHanging) {
+TEST_P(CommunicatorTest, KilledPeerFailsTheCollectiveInsteadOfHanging) {
   const std::string dir = testing::MakeTempDir();
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
@@ -113,16 +138,14 @@ TEST(ShmProcessesTest, KilledPeerFailsTheCollectiveInsteadOfHanging) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     FileStore store(dir);
-    auto comm = CreateShmCommunicator(store, 1, 2, {});
+    auto comm = Create(GetParam(), store, 1, 2);
     char c = comm.ok() ? 'y' : 'n';
     (void)!write(ready[1], &c, 1);
     pause();  // until killed
     _exit(0);
   }
   FileStore store(dir);
-  ShmOptions options;
-  options.collective_timeout = absl::Seconds(5);
-  ASSERT_OK_AND_ASSIGN(auto comm, CreateShmCommunicator(store, 0, 2, options));
+  ASSERT_OK_AND_ASSIGN(auto comm, Create(GetParam(), store, 0, 2, absl::Seconds(5)));
   char c = 0;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   ASSERT_EQ(c, 'y');
@@ -139,6 +162,10 @@ TEST(ShmProcessesTest, KilledPeerFailsTheCollectiveInsteadOfHanging) {
   EXPECT_THAT(comm->Barrier(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_LT(absl::Now() - again, absl::Milliseconds(100));
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, CommunicatorTest,
+                         ::testing::Values(Transport::kGloo, Transport::kShm),
+                         [](const ::testing::TestParamInfo<Transport>& p) { return Name(p.param); });
 
 // Tensors larger than a slot go through in chunks; the results stay closed-form.
 TEST(ShmTest, LargeTensorsAreChunked) {
