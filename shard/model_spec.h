@@ -169,6 +169,8 @@ std::string Qwen35SpecToConfigJson(const Qwen35Spec& spec);
 
 // The published sizes (spec §1.4): "0.8b", "2b", "4b", "9b", "27b", "3.6-27b". Each is a qwen3_5
 // spec with its vision tower, layer_types every 4th full, eos 248044, dtype bfloat16.
+// Qwen35Preset also accepts "tiny" (not listed by Qwen35PresetNames): the real vocabulary and token
+// ids on a 64-wide, 4-layer body — a fast stand-in for service tests and demos.
 absl::StatusOr<Qwen35Spec> Qwen35Preset(std::string_view name);
 std::vector<std::string> Qwen35PresetNames();
 

@@ -2,9 +2,11 @@
 // benchmarks and for machines that cannot download real weights. Its output is noise.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
 #include "shard/model_spec.h"
 #include "shard/random_model.h"
@@ -13,16 +15,63 @@
 
 namespace tpserve::cli {
 
+extern const unsigned char kQwen35StyleTokenizerJson[];
+extern const std::size_t kQwen35StyleTokenizerJsonSize;
+
+namespace {
+
+absl::Status WriteFile(const std::string& path, const char* data, size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data, static_cast<std::streamsize>(size));
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// The companion files a served model directory needs besides the weights: the tokenizer (the
+// embedded Qwen3.5-style one: real special tokens at their real ids, a small BPE vocabulary) and
+// generation_config.json with Qwen3.5's end-of-turn ids (spec §1.6).
+absl::Status WriteRandomModelCompanions(const std::string& dir) {
+  // The embedded vocabulary has a few thousand BPE tokens below the special ids (248044+). Every
+  // id a random model can emit must decode, so the gap is filled with placeholder words
+  // (" w12345") that no merge produces: encoding is unchanged, decoding is total.
+  nlohmann::json tok = nlohmann::json::parse(
+      std::string_view(reinterpret_cast<const char*>(kQwen35StyleTokenizerJson),
+                       kQwen35StyleTokenizerJsonSize),
+      nullptr, /*allow_exceptions=*/false);
+  if (tok.is_discarded() || !tok.contains("model") || !tok["model"].contains("vocab")) {
+    return absl::InternalError("embedded tokenizer.json is malformed");
+  }
+  nlohmann::json& vocab = tok["model"]["vocab"];
+  std::vector<bool> used(248044, false);
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    const int64_t id = it.value().get<int64_t>();
+    if (id >= 0 && id < 248044) used[static_cast<size_t>(id)] = true;
+  }
+  for (int64_t id = 0; id < 248044; ++id) {
+    if (!used[static_cast<size_t>(id)]) vocab[absl::StrCat("\u0120w", id)] = id;
+  }
+  const std::string text = tok.dump();
+  TPS_RETURN_IF_ERROR(WriteFile(dir + "/tokenizer.json", text.data(), text.size()));
+  const std::string gen =
+      "{\n  \"bos_token_id\": 248044,\n  \"eos_token_id\": [248046, 248044],\n"
+      "  \"pad_token_id\": 248044\n}\n";
+  return WriteFile(dir + "/generation_config.json", gen.data(), gen.size());
+}
+
 absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"out", "preset", "dtype", "seed", "shard-mb"},
-                                              {"no-vision", "help"}));
+                                              {"no-vision", "no-tokenizer", "help"}));
   const std::string presets = absl::StrJoin(shard::Qwen35PresetNames(), ", ");
   if (args.Bool("help")) {
     std::printf(
         "usage: tpserve make-random-model --out DIR [--preset 0.8b] [--dtype bf16|f16|f32]\n"
-        "                                 [--seed S] [--no-vision] [--shard-mb MB]\n"
+        "                                 [--seed S] [--no-vision] [--shard-mb MB] [--no-tokenizer]\n"
         "Writes config.json and random weights with the exact tensor names and shapes of a\n"
-        "published Qwen3.5 size (presets: %s). Outputs of such a model are noise.\n",
+        "published Qwen3.5 size (presets: %s; and \"tiny\", the real vocabulary on a 64-wide\n"
+        "4-layer body), plus a tokenizer.json (a small Qwen3.5-style vocabulary with the real\n"
+        "special tokens) and generation_config.json. Outputs of such a model are noise.\n",
         presets.c_str());
     return absl::OkStatus();
   }
@@ -45,6 +94,7 @@ absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(shard::RandomModelPlan plan, shard::PlanRandomQwen35Model(options));
   const auto start = std::chrono::steady_clock::now();
   TPS_RETURN_IF_ERROR(shard::WriteRandomQwen35Model(options));
+  if (!args.Bool("no-tokenizer")) TPS_RETURN_IF_ERROR(WriteRandomModelCompanions(options.output_dir));
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("wrote %s: preset %s, %.3f B params, %.2f GB in %zu file(s), %.1f s (random weights)\n",
