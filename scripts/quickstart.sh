@@ -8,6 +8,6 @@ scripts/install_deps.sh
 scripts/build.sh release >/dev/null
 model="${TPS_MODEL:-tests/golden/tiny_r2_untied}"
 echo "== tpserve inspect --model $model"
-./build/tools/tpserve inspect --model "$model"
+./build/bin/tpserve inspect --model "$model"
 echo "== tpserve generate --model $model --prompt-ids 11,42,7,99,3 --max-tokens 16 --json"
-./build/tools/tpserve generate --model "$model" --prompt-ids 11,42,7,99,3 --max-tokens 16 --json
+./build/bin/tpserve generate --model "$model" --prompt-ids 11,42,7,99,3 --max-tokens 16 --json

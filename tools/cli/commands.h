@@ -15,6 +15,9 @@ absl::Status RunInspect(const std::vector<std::string>& args);
 absl::Status RunMakeRandomModel(const std::vector<std::string>& args);
 absl::Status RunBench(const std::vector<std::string>& args);
 absl::Status RunWorkerRank(const std::vector<std::string>& args);
+absl::Status RunUp(const std::vector<std::string>& args);
+absl::Status RunChat(const std::vector<std::string>& args);
+absl::Status RunModels(const std::vector<std::string>& args);
 absl::Status RunTokenize(const std::vector<std::string>& args);
 absl::Status RunDetokenize(const std::vector<std::string>& args);
 

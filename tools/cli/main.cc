@@ -13,6 +13,9 @@ constexpr char kUsage[] =
     "usage: tpserve <command> [flags]\n"
     "\n"
     "commands:\n"
+    "  up                 start a local cluster (coordinator + workers) and serve until Ctrl-C\n"
+    "  chat               chat with a running cluster (streaming; interactive or --prompt)\n"
+    "  models             list the models a running cluster serves\n"
     "  generate           run a model on a prompt (ids, text or a chat turn) and print the output\n"
     "  inspect            print a model's architecture and the memory a replica needs\n"
     "  make-random-model  write a random-weight Qwen3.5 checkpoint of a published shape\n"
@@ -44,6 +47,12 @@ int main(int argc, char** argv) {
     status = tpserve::cli::RunTokenize(args);
   } else if (command == "detokenize") {
     status = tpserve::cli::RunDetokenize(args);
+  } else if (command == "up") {
+    status = tpserve::cli::RunUp(args);
+  } else if (command == "chat") {
+    status = tpserve::cli::RunChat(args);
+  } else if (command == "models") {
+    status = tpserve::cli::RunModels(args);
   } else if (command == "worker-rank") {  // internal: a follower started by its group leader
     status = tpserve::cli::RunWorkerRank(args);
   } else {

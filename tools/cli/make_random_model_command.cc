@@ -12,6 +12,7 @@
 #include "shard/random_model.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/default_model.h"
 
 namespace tpserve::cli {
 
