@@ -12,7 +12,7 @@ PACKAGES=(
   prometheus-cpp-dev libcurl4-openssl-dev
   libgloo-dev
   libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev libwebp-dev
-  python3-numpy
+  python3-numpy python3-venv
 )
 
 missing=()
