@@ -10,6 +10,7 @@ PACKAGES=(
   libspdlog-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev
   prometheus-cpp-dev libcurl4-openssl-dev
+  prometheus  # promtool: the coordinator's metrics test checks the exposition with it
   libgloo-dev
   libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev libwebp-dev
   python3-numpy python3-venv

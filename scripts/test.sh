@@ -15,6 +15,9 @@ scripts/install_deps.sh
 jobs="${TPS_JOBS:-$(nproc)}"
 scripts/build.sh release >/dev/null
 ctest --test-dir build -LE slow -j "$jobs" --output-on-failure --timeout 600
+# A client nobody here wrote: the Python example (grpcio stubs generated from the proto) streams a
+# chat from a real local cluster.
+scripts/client_smoke.sh
 if [ "$asan" = 1 ]; then
   scripts/build.sh asan >/dev/null
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

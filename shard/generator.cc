@@ -1,10 +1,13 @@
 #include "shard/generator.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "ops/base/status_macros.h"
+#include "vision/mrope_positions.h"
 
 namespace tpserve::shard {
 namespace {
@@ -13,12 +16,50 @@ double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_cloc
   return std::chrono::duration<double>(b - a).count();
 }
 
+// A request's images and the M-RoPE positions of its prompt.
+struct PromptImages {
+  std::vector<StepImage> images;
+  std::vector<vision::ImageSpan> spans;
+  std::vector<std::array<int32_t, 3>> positions;  // [prompt length]
+  int32_t position_delta = 0;
+};
+
+absl::StatusOr<PromptImages> PrepareImages(Qwen35Model& model, const GenerationRequest& req) {
+  PromptImages out;
+  if (req.images.empty()) return out;
+  vision::ImageEncoder* encoder = model.image_encoder();
+  if (encoder == nullptr) {
+    return absl::InvalidArgumentError(
+        "the request has images but this model has no vision tower (a text-only config or checkpoint)");
+  }
+  TPS_RETURN_IF_ERROR(vision::CheckImageCount(static_cast<int64_t>(req.images.size()),
+                                              encoder->options().limits));
+  std::vector<std::array<int64_t, 2>> grids;
+  for (size_t i = 0; i < req.images.size(); ++i) {
+    absl::StatusOr<vision::ImagePlan> plan = encoder->Plan(req.images[i]);
+    if (!plan.ok()) return Annotate(plan.status(), absl::StrCat("image ", i));
+    grids.push_back({plan->grid.merged_h(), plan->grid.merged_w()});
+    out.images.push_back({std::make_shared<const std::string>(req.images[i]), 0});
+  }
+  const int32_t image_token = model.spec().image_token_id;
+  TPS_ASSIGN_OR_RETURN(out.spans, vision::LocateImages(req.prompt, image_token, grids));
+  for (size_t i = 0; i < out.spans.size(); ++i) {
+    out.images[i].first_token = static_cast<int32_t>(out.spans[i].first_token);
+  }
+  TPS_ASSIGN_OR_RETURN(vision::MropePositions pos,
+                       vision::ComputeMropePositions(req.prompt, image_token, out.spans));
+  out.positions = std::move(pos.positions);
+  out.position_delta = pos.position_delta;
+  return out;
+}
+
 struct Running {
   size_t request = 0;
   int32_t slot = -1;
   std::vector<int32_t> history;  // prompt + generated
   Sampler sampler;
   bool done = false;
+  int32_t position_delta = 0;  // M-RoPE offset of generated tokens (images in the prompt)
 };
 
 }  // namespace
@@ -65,6 +106,12 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
     }
     TPS_RETURN_IF_ERROR_CTX(req.sampling.Validate(), "request ", r);
   }
+  std::vector<PromptImages> prompt_images;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    absl::StatusOr<PromptImages> p = PrepareImages(model, requests[r]);
+    if (!p.ok()) return Annotate(p.status(), absl::StrCat("request ", r));
+    prompt_images.push_back(*std::move(p));
+  }
 
   std::vector<Running> running;
   running.reserve(requests.size());
@@ -105,8 +152,12 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
       return absl::ResourceExhaustedError(absl::StrCat(
           "request ", r, ": all ", model.options().max_slots, " sequence slots are in use"));
     }
-    running.push_back(Running{r, -1, req.prompt, Sampler(req.sampling), false});
+    const PromptImages& pi = prompt_images[r];
+    running.push_back(Running{r, -1, req.prompt, Sampler(req.sampling), false, pi.position_delta});
     Running& run = running.back();
+    // The first plan acquires the slot on every rank, even when the step then fails (a bad image),
+    // so release_all() must know it from the start.
+    run.slot = slot;
     const int64_t len = static_cast<int64_t>(req.prompt.size());
     for (int64_t begin = 0; begin < len; begin += chunk) {
       const int64_t end = std::min(len, begin + chunk);
@@ -117,6 +168,13 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
       seq.new_sequence = begin == 0;
       seq.start_index = static_cast<int32_t>(begin);
       seq.token_ids.assign(req.prompt.begin() + begin, req.prompt.begin() + end);
+      if (!pi.positions.empty()) {
+        seq.positions.assign(pi.positions.begin() + begin, pi.positions.begin() + end);
+      }
+      for (size_t k = 0; k < pi.images.size(); ++k) {
+        const int64_t first = pi.spans[k].first_token, last = first + pi.spans[k].num_tokens();
+        if (first < end && last > begin) seq.images.push_back(pi.images[k]);
+      }
       seq.logits = options.all_logits ? LogitsMode::kAll
                    : end == len       ? LogitsMode::kLast
                                       : LogitsMode::kNone;
@@ -128,7 +186,6 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
         release_all();
         return Annotate(logits.status(), absl::StrCat("request ", r, " prefill"));
       }
-      run.slot = slot;
       const StepLogits::Range& range = logits->sequence(0);
       if (options.on_logits) {
         for (int64_t i = 0; i < range.count; ++i) options.on_logits(r, logits->Row(range.begin + i));
@@ -154,6 +211,7 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
       seq.slot = run.slot;
       seq.start_index = static_cast<int32_t>(run.history.size()) - 1;
       seq.token_ids = {run.history.back()};
+      seq.position_offset = run.position_delta;
       seq.logits = LogitsMode::kLast;
       plan.sequences.push_back(std::move(seq));
       active.push_back(&run);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -26,6 +27,11 @@ struct GenerationRequest {
   int32_t max_new_tokens = 16;
   SamplingParams sampling;
   std::vector<int32_t> stop_token_ids;  // generation ends after emitting one of these
+  // Encoded images (PNG, JPEG or WebP), in prompt order. The prompt must already hold each
+  // image's placeholder expanded to its token count (vision::ExpandImagePlaceholders with
+  // vision::PlanImage); the generator computes the M-RoPE positions (vision/mrope_positions.h)
+  // and sends each image with the prefill chunks that hold its pad tokens.
+  std::vector<std::string> images;
 };
 
 struct GenerationResult {

@@ -10,6 +10,7 @@
 #include "ops/base/status_macros.h"
 #include "shard/checkpoint.h"
 #include "shard/weight_loader.h"
+#include "vision/preprocess_config.h"
 
 namespace tpserve::shard {
 namespace {
@@ -51,9 +52,16 @@ absl::StatusOr<LoadedModel> LoadQwen35Model(const std::string& model_dir, ops::B
   LoadedModel out;
   TPS_ASSIGN_OR_RETURN(out.spec, LoadQwen35Config(model_dir));
   TPS_ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(model_dir));
-  TPS_ASSIGN_OR_RETURN(ModelWeights weights, LoadModelWeights(*ckpt, out.spec, layout, backend));
+  ModelOptions opts = options;
+  WeightLoadOptions load;
+  if (out.spec.has_vision_tower()) {
+    TPS_ASSIGN_OR_RETURN(opts.image_preprocess, vision::LoadPreprocessorConfig(model_dir));
+    TPS_ASSIGN_OR_RETURN(load.vision_tp_size,
+                         ResolveVisionTpSize(out.spec, layout.tp_size, options.vision_parallelism));
+  }
+  TPS_ASSIGN_OR_RETURN(ModelWeights weights, LoadModelWeights(*ckpt, out.spec, layout, backend, load));
   TPS_ASSIGN_OR_RETURN(out.model,
-                       Qwen35Model::Create(out.spec, std::move(weights), backend, layout, options));
+                       Qwen35Model::Create(out.spec, std::move(weights), backend, layout, opts));
   out.stop_token_ids = out.spec.text.eos_token_ids;
   TPS_ASSIGN_OR_RETURN(std::vector<int32_t> gen_eos, ReadGenerationEos(model_dir));
   for (int32_t id : gen_eos) {

@@ -5,11 +5,13 @@
 #define TPSERVE_SHARD_MODEL_WEIGHTS_H_
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "ops/core/device_buffer.h"
 #include "ops/core/tensor_view.h"
 #include "shard/model_spec.h"
+#include "vision/vision_weights.h"
 
 namespace tpserve::shard {
 
@@ -69,6 +71,9 @@ struct ModelWeights {
   int64_t vocab_begin = 0;            // first vocabulary row of this rank
   std::vector<LayerWeights> layers;
   DType weight_dtype = DType::kBF16;  // dtype of the large matrices
+  // The vision tower's share on this rank (views; their copies live in `owned`). Empty for a
+  // text-only config or checkpoint.
+  std::optional<vision::VisionWeights> vision;
 
   std::vector<ops::DeviceBuffer> owned;  // converted copies
   std::shared_ptr<const void> keep_alive;  // the mapped checkpoint files

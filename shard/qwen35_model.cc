@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "ops/base/status_macros.h"
 #include "shard/layers/linear.h"
+#include "shard/shard_plan.h"
 
 namespace tpserve::shard {
 namespace {
@@ -19,6 +20,22 @@ absl::Status CheckDivides(int tp_size, int64_t count, std::string_view what) {
 }
 
 }  // namespace
+
+absl::StatusOr<int> ResolveVisionTpSize(const Qwen35Spec& spec, int tp_size,
+                                        VisionParallelism parallelism) {
+  if (!spec.vision.has_value() || tp_size == 1) return 1;
+  switch (parallelism) {
+    case VisionParallelism::kDataParallel:
+      return 1;
+    case VisionParallelism::kTensorParallel:
+      TPS_RETURN_IF_ERROR_CTX(VisionTensorParallelStatus(*spec.vision, tp_size),
+                              "tensor-parallel vision tower");
+      return tp_size;
+    case VisionParallelism::kAuto:
+      break;
+  }
+  return VisionTensorParallelStatus(*spec.vision, tp_size).ok() ? tp_size : 1;
+}
 
 Qwen35Model::Qwen35Model(const Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
                          const ParallelLayout& layout, const ModelOptions& options)
@@ -113,6 +130,19 @@ absl::Status Qwen35Model::Build() {
   mc.conv_channels = dn.conv_channels_local();
   mc.conv_kernel = dn.conv_kernel;
   TPS_ASSIGN_OR_RETURN(memory_, SequenceMemory::Create(backend_, mc));
+  if (weights_.vision.has_value()) {
+    if (!spec_.vision.has_value()) {
+      return absl::InvalidArgumentError("vision weights were loaded for a config without vision_config");
+    }
+    TPS_ASSIGN_OR_RETURN(std::unique_ptr<vision::VisionTower> tower,
+                         vision::VisionTower::Create(*spec_.vision, *weights_.vision, backend_));
+    vision::ImageEncoderOptions eo;
+    eo.preprocess = options_.image_preprocess;
+    eo.limits = options_.image_limits;
+    eo.rank = layout_.tp_rank;
+    eo.world_size = layout_.tp_size;
+    TPS_ASSIGN_OR_RETURN(image_encoder_, vision::ImageEncoder::Create(std::move(tower), eo));
+  }
   return AllocateWorkspace();
 }
 
@@ -189,6 +219,7 @@ absl::Status Qwen35Model::set_communicator(comm::Communicator* comm) {
         layout_.tp_rank, " of ", layout_.tp_size));
   }
   comm_ = comm;
+  if (image_encoder_ != nullptr) return image_encoder_->set_communicator(comm);
   return absl::OkStatus();
 }
 
@@ -310,7 +341,7 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
   return absl::OkStatus();
 }
 
-absl::Status Qwen35Model::RunLayers(const StepContext& ctx) {
+absl::Status Qwen35Model::RunLayers(const StepPlan& plan, const StepContext& ctx) {
   const int64_t n = ctx.num_tokens;
   const float eps = static_cast<float>(spec_.text.rms_norm_eps);
   ops::TensorView hidden = Rows(ws_.hidden, n);
@@ -323,6 +354,7 @@ absl::Status Qwen35Model::RunLayers(const StepContext& ctx) {
                            .vocab_begin = weights_.vocab_begin};
   TPS_RETURN_IF_ERROR(backend_.Embedding(embed));
   TPS_RETURN_IF_ERROR(ctx.AllReduce(hidden));
+  TPS_RETURN_IF_ERROR(SpliceImages(plan, hidden));
 
   for (size_t i = 0; i < layers_.size(); ++i) {
     const DecoderLayer& layer = layers_[i];
@@ -396,10 +428,12 @@ absl::StatusOr<StepLogits> Qwen35Model::Forward(const StepPlan& plan) {
   int64_t logit_rows = 0;
   for (int32_t slot : plan.release_slots) {
     TPS_RETURN_IF_ERROR_CTX(memory_->Release(slot), "step ", plan.step_id, " release");
+    DropCachedImages(slot);
   }
   for (const SequenceStep& seq : plan.sequences) {
     if (seq.new_sequence) {
       TPS_RETURN_IF_ERROR_CTX(memory_->Acquire(seq.slot), "step ", plan.step_id, " new sequence");
+      DropCachedImages(seq.slot);
     }
   }
   if (plan.sequences.empty()) {
@@ -407,7 +441,7 @@ absl::StatusOr<StepLogits> Qwen35Model::Forward(const StepPlan& plan) {
     return out;
   }
   TPS_RETURN_IF_ERROR_CTX(PrepareStep(plan, ctx, out.ranges_, logit_rows), "step ", plan.step_id);
-  TPS_RETURN_IF_ERROR_CTX(RunLayers(ctx), "step ", plan.step_id, " rank ", layout_.tp_rank);
+  TPS_RETURN_IF_ERROR_CTX(RunLayers(plan, ctx), "step ", plan.step_id, " rank ", layout_.tp_rank);
   TPS_RETURN_IF_ERROR_CTX(ComputeLogits(plan, out.ranges_, logit_rows), "step ", plan.step_id,
                           " lm_head");
   TPS_RETURN_IF_ERROR(backend_.Synchronize());

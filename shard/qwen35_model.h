@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -40,8 +41,22 @@
 #include "shard/state/sequence_memory.h"
 #include "shard/step_context.h"
 #include "shard/step_plan.h"
+#include "vision/image_encoder.h"
+#include "vision/image_limits.h"
+#include "vision/preprocess_config.h"
 
 namespace tpserve::shard {
+
+// How the vision tower runs across a tensor-parallel group (it is loaded with the weights).
+enum class VisionParallelism : uint8_t {
+  kAuto,            // tensor parallel when tp_size splits the tower (VisionTensorParallelStatus)
+  kTensorParallel,  // heads and MLP split across ranks; an error when tp_size cannot split them
+  kDataParallel,    // every rank holds the whole tower; a step's images are spread across ranks
+};
+
+// The tower split the model will use: tp_size for tensor parallel, 1 for data parallel / one rank.
+absl::StatusOr<int> ResolveVisionTpSize(const Qwen35Spec& spec, int tp_size,
+                                        VisionParallelism parallelism);
 
 struct ModelOptions {
   int32_t max_slots = 1;              // concurrent sequences
@@ -52,6 +67,11 @@ struct ModelOptions {
   int64_t num_kv_blocks = 0;          // 0: max_slots full contexts
   std::optional<DType> kv_dtype;      // none: the checkpoint's dtype (f32 or bf16)
   int64_t delta_net_chunk_size = 64;  // 0: token-by-token recurrence even for prefill
+  // Images (a model with a vision tower). LoadQwen35Model replaces image_preprocess with
+  // model_dir/preprocessor_config.json when the file exists.
+  VisionParallelism vision_parallelism = VisionParallelism::kAuto;
+  vision::PreprocessConfig image_preprocess;
+  vision::ImageLimits image_limits;
 };
 
 // Logits of one step. rows() rows of vocab() floats, valid until the next Forward().
@@ -92,6 +112,8 @@ class Qwen35Model {
   const Qwen35Spec& spec() const { return spec_; }
   const ModelOptions& options() const { return options_; }
   const ModelWeights& weights() const { return weights_; }
+  // The vision tower's encoder; null when the model has none (text-only config or checkpoint).
+  vision::ImageEncoder* image_encoder() { return image_encoder_.get(); }
   ops::Backend& backend() { return backend_; }
 
   // The group's communicator when the model is sharded (tp_size > 1): row-parallel partial sums
@@ -115,7 +137,11 @@ class Qwen35Model {
   absl::Status AllocateWorkspace();
   absl::Status PrepareStep(const StepPlan& plan, StepContext& ctx, std::vector<StepLogits::Range>& ranges,
                            int64_t& logit_rows);
-  absl::Status RunLayers(const StepContext& ctx);
+  absl::Status RunLayers(const StepPlan& plan, const StepContext& ctx);
+  // Writes the embeddings of the step's images over their image-pad rows of `hidden` [n, H]
+  // (qwen35_model_images.cc).
+  absl::Status SpliceImages(const StepPlan& plan, ops::TensorView hidden);
+  void DropCachedImages(int32_t slot);
   absl::Status ComputeLogits(const StepPlan& plan, const std::vector<StepLogits::Range>& ranges,
                              int64_t logit_rows);
 
@@ -127,6 +153,14 @@ class Qwen35Model {
   comm::Communicator* comm_ = nullptr;
 
   std::unique_ptr<SequenceMemory> memory_;
+  std::unique_ptr<vision::ImageEncoder> image_encoder_;
+  // Embeddings of images whose pad tokens span several prefill chunks, by (slot, first_token),
+  // until the chunk holding their last token has run (or the slot is released).
+  struct CachedImage {
+    std::shared_ptr<const vision::TowerOutput> output;
+    size_t index = 0;  // the image's index in `output`
+  };
+  std::map<std::pair<int32_t, int32_t>, CachedImage> image_cache_;
   std::vector<DecoderLayer> layers_;
   Workspace ws_;
   std::vector<ops::DeviceBuffer> buffers_;

@@ -63,6 +63,47 @@ absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_
   return out;
 }
 
+absl::Status VisionTensorParallelStatus(const VisionSpec& v, int tp_size) {
+  if (tp_size < 1) return absl::InvalidArgumentError(absl::StrCat("tp_size must be >= 1, got ", tp_size));
+  TPS_RETURN_IF_ERROR(Divides(tp_size, v.num_heads, "vision_config.num_heads"));
+  TPS_RETURN_IF_ERROR(Divides(tp_size, v.intermediate_size, "vision_config.intermediate_size"));
+  return Divides(tp_size, v.merger_hidden(), "the vision merger width");
+}
+
+namespace {
+
+absl::StatusOr<ShardSpec> VisionSpecFor(const VisionSpec& v, std::string_view local) {
+  const absl::string_view n(local.data(), local.size());
+  auto ends = [&](absl::string_view suffix) { return absl::EndsWith(n, suffix); };
+  const int64_t H = v.hidden_size, hd = v.head_dim(), I = v.intermediate_size;
+  const int64_t M = v.merger_hidden();
+  if (absl::StartsWith(n, "blocks.")) {
+    if (ends(".attn.qkv.weight") || ends(".attn.qkv.bias")) {
+      return Split(SplitKind::kColumn, 0, {H, H, H}, {hd, hd, hd});
+    }
+    if (ends(".attn.proj.weight")) return Split(SplitKind::kRow, 1, {H}, {hd});
+    if (ends(".mlp.linear_fc1.weight") || ends(".mlp.linear_fc1.bias")) {
+      return Split(SplitKind::kColumn, 0, {I}, {1});
+    }
+    if (ends(".mlp.linear_fc2.weight")) return Split(SplitKind::kRow, 1, {I}, {1});
+    if (ends(".attn.proj.bias") || ends(".mlp.linear_fc2.bias") || ends("norm1.weight") ||
+        ends("norm1.bias") || ends("norm2.weight") || ends("norm2.bias")) {
+      return Replicated();
+    }
+  }
+  if (n == "merger.linear_fc1.weight" || n == "merger.linear_fc1.bias") {
+    return Split(SplitKind::kColumn, 0, {M}, {1});
+  }
+  if (n == "merger.linear_fc2.weight") return Split(SplitKind::kRow, 1, {M}, {1});
+  if (n == "merger.linear_fc2.bias" || n == "merger.norm.weight" || n == "merger.norm.bias" ||
+      n == "patch_embed.proj.weight" || n == "patch_embed.proj.bias" || n == "pos_embed.weight") {
+    return Replicated();
+  }
+  return absl::NotFoundError(absl::StrCat("no shard rule for vision tensor '", n, "'"));
+}
+
+}  // namespace
+
 absl::StatusOr<ShardPlan> ShardPlan::Make(const Qwen35Spec& spec, int tp_size) {
   if (tp_size < 1) return absl::InvalidArgumentError(absl::StrCat("tp_size must be >= 1, got ", tp_size));
   const TextSpec& t = spec.text;
@@ -90,6 +131,12 @@ absl::StatusOr<ShardSpec> ShardPlan::SpecFor(std::string_view name) const {
   const int64_t I = t.intermediate_size;
   const absl::string_view n(name.data(), name.size());
   auto ends = [&](absl::string_view suffix) { return absl::EndsWith(n, suffix); };
+  if (absl::StartsWith(n, absl::string_view(kVisionWeightPrefix.data(), kVisionWeightPrefix.size()))) {
+    if (!spec_.vision.has_value()) {
+      return absl::NotFoundError(absl::StrCat("tensor '", n, "' but the config has no vision_config"));
+    }
+    return VisionSpecFor(*spec_.vision, name.substr(kVisionWeightPrefix.size()));
+  }
 
   if (ends("embed_tokens.weight") || name == "lm_head.weight") {
     return Split(SplitKind::kVocab, 0, {t.vocab_size}, {1});

@@ -8,6 +8,12 @@
 //   vocab  (dim 0 of [vocab, hidden])     embed_tokens, lm_head
 //   replicated                            norms; KV heads when there are fewer than ranks
 //
+// The vision tower (model.visual.*, when it runs tensor-parallel): attn.qkv by heads in each of its
+// q | k | v segments, attn.proj by input columns (row), mlp.linear_fc1 by rows and linear_fc2 by
+// input columns, merger.linear_fc1 by rows and merger.linear_fc2 by input columns; the patch and
+// position embeddings, every LayerNorm and the row-parallel layers' biases are replicated (rank 0
+// adds those biases). VisionTensorParallelStatus says whether a tp_size can split the tower.
+//
 // Fused tensors split segment by segment (in_proj_qkv = [q | k | v]: each rank takes its slice of
 // every segment) and never inside a unit (one head's rows). MakeShardPlan checks divisibility once,
 // with messages such as "tp_size 4 does not divide num_attention_heads 6".
@@ -52,14 +58,18 @@ struct SliceRange {
 absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_t dim_size,
                                                    int tp_size, int tp_rank);
 
+// OK when tp_size divides the tower's heads, MLP width and merger width; otherwise
+// InvalidArgument naming the count (the tower then runs data-parallel, see ModelOptions).
+absl::Status VisionTensorParallelStatus(const VisionSpec& vision, int tp_size);
+
 class ShardPlan {
  public:
   // InvalidArgument naming the count that tp_size does not divide.
   static absl::StatusOr<ShardPlan> Make(const Qwen35Spec& spec, int tp_size);
 
   int tp_size() const { return tp_size_; }
-  // The spec of a text-model tensor by its checkpoint name (either prefix); NotFound for a name
-  // that is not part of the text model.
+  // The spec of a text-model or vision-tower tensor by its checkpoint name (either text prefix,
+  // model.visual. for the tower); NotFound for a name that is part of neither.
   absl::StatusOr<ShardSpec> SpecFor(std::string_view tensor_name) const;
 
  private:

@@ -1,10 +1,13 @@
-// StepPlan: what one forward step computes. It carries ids, positions and slots, never tensors,
-// so a group leader can send it to its followers as is (DESIGN.md "What crosses which boundary").
+// StepPlan: what one forward step computes. It carries ids, positions, slots and encoded image
+// bytes, never tensors, so a group leader can send it to its followers as is (DESIGN.md "What
+// crosses which boundary"): every rank decodes the images and runs its share of the tower itself.
 #ifndef TPSERVE_SHARD_STEP_PLAN_H_
 #define TPSERVE_SHARD_STEP_PLAN_H_
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace tpserve::shard {
@@ -13,6 +16,15 @@ enum class LogitsMode : uint8_t {
   kNone,  // a prefill chunk that is not the prompt's last
   kLast,  // logits of the chunk's last token (to sample the next token)
   kAll,   // logits of every token in the chunk (scoring, --logits-out)
+};
+
+// An image of a sequence: its encoded bytes (PNG, JPEG or WebP) and where its image-pad tokens
+// start. A step carries the images whose pad tokens [first_token, first_token + tokens) overlap
+// the step's tokens; the model encodes each once (caching it while a prefill spans several
+// chunks) and writes its embeddings over those rows.
+struct StepImage {
+  std::shared_ptr<const std::string> bytes;
+  int32_t first_token = 0;  // sequence index of the image's first image-pad token
 };
 
 // One sequence's share of a step: a prefill chunk or a decode token.
@@ -28,6 +40,8 @@ struct SequenceStep {
   // The sequence starts in this step: the model acquires `slot` (it must be free) and zeroes its
   // state before running. Every rank of a group thus allocates the same slots in the same order.
   bool new_sequence = false;
+  // Images whose pad tokens fall (partly) in this step's tokens (spec §5.9).
+  std::vector<StepImage> images;
 };
 
 struct StepPlan {

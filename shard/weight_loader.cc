@@ -60,6 +60,20 @@ class Reader {
     return Upload(v.view.data, v.view.dtype, v.view.shape, bytes);
   }
 
+  // The whole tensor viewed with another shape (same element count), zero-copy on host-visible
+  // backends.
+  absl::StatusOr<ops::ConstTensorView> Reshaped(const TensorInfo& info, const ops::Shape& shape) {
+    TPS_ASSIGN_OR_RETURN(MappedTensorView v, ReshapedView(info, shape));
+    keep_.push_back(v.owner);
+    const size_t bytes = static_cast<size_t>(v.view.num_elements()) * v.view.element_size();
+    PrefetchMapped(v.view.data, bytes);
+    if (backend_.host_accessible()) {
+      out_.mapped_bytes += bytes;
+      return v.view;
+    }
+    return Upload(v.view.data, v.view.dtype, v.view.shape, bytes);
+  }
+
   // Slice [begin, end) along `dim`, copied into an owned buffer of `dtype`.
   absl::StatusOr<ops::ConstTensorView> Copy(const TensorInfo& info, int dim, int64_t begin,
                                             int64_t end, DType dtype) {
@@ -154,10 +168,105 @@ absl::StatusOr<LinearWeight> ColumnSplit(Reader& r, const TensorInfo& info, int6
   return w;
 }
 
+// The dim-0 ranges of `info` gathered into one f32 copy (vectors, conv kernels).
+absl::StatusOr<ops::ConstTensorView> GatherF32(Reader& r, const TensorInfo& info,
+                                               const std::vector<SliceRange>& ranges) {
+  int64_t inner = 1;
+  for (size_t d = 1; d < info.shape.size(); ++d) inner *= info.shape[d];
+  int64_t rows = 0;
+  for (const SliceRange& range : ranges) rows += range.size();
+  std::vector<float> host(static_cast<size_t>(rows * inner));
+  int64_t at = 0;
+  r.NoteCopied(info);
+  for (const SliceRange& range : ranges) {
+    TPS_RETURN_IF_ERROR(CopyTensorSlice(info, 0, range.begin, range.end, DType::kF32,
+                                        host.data() + at * inner,
+                                        static_cast<size_t>(range.size() * inner) * sizeof(float)));
+    at += range.size();
+  }
+  const ops::Shape s = inner == 1 ? ops::Shape{rows} : ops::Shape{rows, inner};
+  return r.Upload(host.data(), DType::kF32, s, host.size() * sizeof(float));
+}
+
+// This rank's share of the vision tower, split `tp` ways (rank `rank`) or whole (tp 1).
+absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& plan,
+                                                 const VisionSpec& v, int tp, int rank) {
+  const std::string p(kVisionWeightPrefix);
+  const int64_t H = v.hidden_size, I = v.intermediate_size, M = v.merger_hidden();
+  vision::VisionWeights w;
+  w.tp_ranks = tp;
+  auto ranges_of = [&](const TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
+    TPS_ASSIGN_OR_RETURN(ShardSpec s, plan.SpecFor(info.name));
+    TPS_ASSIGN_OR_RETURN(std::vector<SliceRange> ranges,
+                         RankRanges(s, info.shape[static_cast<size_t>(s.dim)], tp, rank));
+    return std::make_pair(s, ranges);
+  };
+  // A bias or LayerNorm vector as an f32 copy of this rank's ranges. A row-parallel layer's bias
+  // (replicated in the plan) is kept by rank 0 only, so the all-reduce adds it once.
+  auto vec = [&](const std::string& name, int64_t n, bool row_parallel_bias) -> absl::StatusOr<ops::ConstTensorView> {
+    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(p + name, {n}, "vision vector"));
+    if (row_parallel_bias && tp > 1 && rank != 0) return ops::ConstTensorView();
+    TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
+    return GatherF32(r, info, split.second);
+  };
+  auto linear = [&](const std::string& name, int64_t out, int64_t in) -> absl::StatusOr<vision::VisionLinear> {
+    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(p + name + ".weight", {out, in}, "vision linear"));
+    TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
+    vision::VisionLinear lin;
+    if (split.first.kind == SplitKind::kRow) {
+      TPS_ASSIGN_OR_RETURN(LinearWeight cols, ColumnSplit(r, info, split.second[0].begin, split.second[0].end));
+      lin.pieces = cols.pieces;
+      TPS_ASSIGN_OR_RETURN(lin.bias, vec(name + ".bias", out, /*row_parallel_bias=*/true));
+    } else {
+      LinearWeight rows;
+      for (const SliceRange& range : split.second) {
+        TPS_RETURN_IF_ERROR(AddRows(r, info, range.begin, range.end, rows));
+      }
+      lin.pieces = rows.pieces;
+      TPS_ASSIGN_OR_RETURN(lin.bias, vec(name + ".bias", out, false));
+    }
+    return lin;
+  };
+
+  TPS_ASSIGN_OR_RETURN(TensorInfo pe, r.Get(p + "patch_embed.proj.weight",
+                                            {H, v.in_channels, v.temporal_patch_size, v.patch_size,
+                                             v.patch_size},
+                                            "vision patch embedding"));
+  TPS_ASSIGN_OR_RETURN(ops::ConstTensorView pe_view, r.Reshaped(pe, {H, v.patch_input_dim()}));
+  w.patch_embed.pieces.push_back(pe_view);
+  TPS_ASSIGN_OR_RETURN(w.patch_embed.bias, vec("patch_embed.proj.bias", H, false));
+  TPS_ASSIGN_OR_RETURN(TensorInfo pos, r.Get(p + "pos_embed.weight", {v.num_position_embeddings, H},
+                                             "vision position table"));
+  TPS_ASSIGN_OR_RETURN(w.pos_embed, r.Rows(pos, 0, v.num_position_embeddings));
+  for (int64_t j = 0; j < v.depth; ++j) {
+    const std::string b = absl::StrCat("blocks.", j, ".");
+    vision::VisionBlockWeights bw;
+    absl::Status st = [&]() -> absl::Status {
+      TPS_ASSIGN_OR_RETURN(bw.norm1_weight, vec(b + "norm1.weight", H, false));
+      TPS_ASSIGN_OR_RETURN(bw.norm1_bias, vec(b + "norm1.bias", H, false));
+      TPS_ASSIGN_OR_RETURN(bw.norm2_weight, vec(b + "norm2.weight", H, false));
+      TPS_ASSIGN_OR_RETURN(bw.norm2_bias, vec(b + "norm2.bias", H, false));
+      TPS_ASSIGN_OR_RETURN(bw.qkv, linear(b + "attn.qkv", 3 * H, H));
+      TPS_ASSIGN_OR_RETURN(bw.proj, linear(b + "attn.proj", H, H));
+      TPS_ASSIGN_OR_RETURN(bw.fc1, linear(b + "mlp.linear_fc1", I, H));
+      TPS_ASSIGN_OR_RETURN(bw.fc2, linear(b + "mlp.linear_fc2", H, I));
+      return absl::OkStatus();
+    }();
+    if (!st.ok()) return Annotate(st, absl::StrCat("vision block ", j));
+    w.blocks.push_back(std::move(bw));
+  }
+  TPS_ASSIGN_OR_RETURN(w.merger_norm_weight, vec("merger.norm.weight", H, false));
+  TPS_ASSIGN_OR_RETURN(w.merger_norm_bias, vec("merger.norm.bias", H, false));
+  TPS_ASSIGN_OR_RETURN(w.merger_fc1, linear("merger.linear_fc1", M, M));
+  TPS_ASSIGN_OR_RETURN(w.merger_fc2, linear("merger.linear_fc2", v.out_hidden_size, M));
+  return w;
+}
+
 }  // namespace
 
 absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen35Spec& spec,
-                                              const ParallelLayout& layout, ops::Backend& backend) {
+                                              const ParallelLayout& layout, ops::Backend& backend,
+                                              const WeightLoadOptions& options) {
   const TextSpec& t = spec.text;
   TPS_ASSIGN_OR_RETURN(ShardPlan plan, ShardPlan::Make(spec, layout.tp_size));
   ModelWeights out;
@@ -198,21 +307,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
   auto gather_f32 = [&](const std::string& name, std::vector<int64_t> shape) -> absl::StatusOr<ops::ConstTensorView> {
     TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(name, shape, "tensor"));
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
-    int64_t inner = 1;
-    for (size_t d = 1; d < shape.size(); ++d) inner *= shape[d];
-    int64_t rows = 0;
-    for (const SliceRange& range : split.second) rows += range.size();
-    std::vector<float> host(static_cast<size_t>(rows * inner));
-    int64_t at = 0;
-    r.NoteCopied(info);
-    for (const SliceRange& range : split.second) {
-      TPS_RETURN_IF_ERROR(CopyTensorSlice(info, 0, range.begin, range.end, DType::kF32,
-                                          host.data() + at * inner,
-                                          static_cast<size_t>(range.size() * inner) * sizeof(float)));
-      at += range.size();
-    }
-    const ops::Shape s = inner == 1 ? ops::Shape{rows} : ops::Shape{rows, inner};
-    return r.Upload(host.data(), DType::kF32, s, host.size() * sizeof(float));
+    return GatherF32(r, info, split.second);
   };
 
   TPS_ASSIGN_OR_RETURN(TensorInfo embed, r.Get(prefix + "embed_tokens.weight", {t.vocab_size, H},
@@ -273,10 +368,31 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
     out.layers.push_back(std::move(lw));
   }
 
+  const bool vision_in_checkpoint = [&] {
+    for (const std::string& name : ckpt.TensorNames()) {
+      if (name.rfind(std::string(kVisionWeightPrefix), 0) == 0) return true;
+    }
+    return false;
+  }();
+  const bool load_vision = options.load_vision && spec.has_vision_tower() && vision_in_checkpoint;
+  if (load_vision) {
+    int vtp = options.vision_tp_size;
+    if (vtp == 0) {
+      vtp = VisionTensorParallelStatus(*spec.vision, layout.tp_size).ok() ? layout.tp_size : 1;
+    }
+    if (vtp != 1 && vtp != layout.tp_size) {
+      return absl::InvalidArgumentError(absl::StrCat("vision_tp_size ", vtp, " must be 1 or tp_size ",
+                                                     layout.tp_size));
+    }
+    if (vtp > 1) TPS_RETURN_IF_ERROR(VisionTensorParallelStatus(*spec.vision, vtp));
+    TPS_ASSIGN_OR_RETURN(out.vision, LoadVision(r, plan, *spec.vision, vtp, vtp > 1 ? layout.tp_rank : 0));
+  }
+
   // Fail closed on tensors this engine would silently ignore (a layer the config does not know,
-  // a bias, an unsupported variant). Vision tensors belong to the vision tower.
+  // a bias, an unsupported variant). Vision tensors are checked when the tower is loaded.
   for (const std::string& name : ckpt.TensorNames()) {
-    if (r.used().count(name) || name.rfind(std::string(kVisionWeightPrefix), 0) == 0) continue;
+    if (r.used().count(name)) continue;
+    if (!load_vision && name.rfind(std::string(kVisionWeightPrefix), 0) == 0) continue;
     return absl::InvalidArgumentError(absl::StrCat(
         "checkpoint tensor '", name, "' is not part of a Qwen3.5 text model with this config (",
         t.num_hidden_layers, " layers, prefix '", prefix, "')"));

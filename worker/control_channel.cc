@@ -100,6 +100,29 @@ absl::StatusOr<cluster::v1::ControlMessage> ControlConnection::Receive(absl::Dur
   return m;
 }
 
+bool ControlConnection::WaitReadable(absl::Duration timeout) {
+  pollfd p{fd_, POLLIN, 0};
+  const int64_t ms = timeout == absl::InfiniteDuration() ? -1 : absl::ToInt64Milliseconds(timeout);
+  const int r = poll(&p, 1, static_cast<int>(std::min<int64_t>(ms, 1 << 30)));
+  return r != 0;  // ready, or an error a Receive will report
+}
+
+absl::Status ControlConnection::CheckOpen() {
+  pollfd p{fd_, static_cast<short>(POLLIN | POLLRDHUP), 0};
+  const int r = poll(&p, 1, 0);
+  if (r <= 0) return absl::OkStatus();
+  if ((p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) != 0) {
+    return absl::UnavailableError("control channel: connection closed by the peer");
+  }
+  char c;
+  const ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return absl::UnavailableError("control channel: connection closed by the peer");
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    return Errno("control channel: connection broke");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(const std::string& host, int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Errno("control channel: socket");

@@ -28,6 +28,12 @@ class ControlConnection {
   absl::Status Send(const cluster::v1::ControlMessage& message);
   // Waits up to `timeout` (InfiniteDuration: forever) for the next message.
   absl::StatusOr<cluster::v1::ControlMessage> Receive(absl::Duration timeout);
+  // Waits up to `timeout` for data (or the peer's close) without reading it: true when a
+  // Receive would not block. Lets a loop check a stop flag between messages without ever
+  // abandoning a frame half read.
+  bool WaitReadable(absl::Duration timeout);
+  // Unavailable when the peer has closed the connection (or it broke); reads nothing.
+  absl::Status CheckOpen();
 
  private:
   absl::Status ReadFull(char* data, size_t n, absl::Time deadline);

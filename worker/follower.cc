@@ -7,12 +7,33 @@
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
 #include "shard/model_loader.h"
-#include "worker/control_channel.h"
 #include "worker/group_comm.h"
 #include "worker/group_setup.h"
 #include "worker/plan_codec.h"
 
 namespace tpserve::worker {
+
+absl::Status RunFollowerSteps(ControlConnection& conn, shard::Qwen35Model& model,
+                              comm::Communicator& comm, const std::string& who,
+                              const FollowerStepHooks& hooks) {
+  for (;;) {
+    if (hooks.stop) {
+      while (!conn.WaitReadable(absl::Milliseconds(100))) {
+        if (hooks.stop()) return absl::CancelledError(who + ": stopping");
+      }
+    }
+    TPS_ASSIGN_OR_RETURN(cluster::v1::ControlMessage m, conn.Receive(absl::InfiniteDuration()));
+    if (m.has_shutdown()) return absl::OkStatus();
+    if (!m.has_step()) return absl::InvalidArgumentError(who + ": unexpected control message");
+    TPS_ASSIGN_OR_RETURN(shard::StepPlan plan, DecodePlan(m.step()));
+    const absl::Time start = absl::Now();
+    if (absl::Status s = model.Forward(plan).status(); !s.ok()) {
+      comm.Abort(s);
+      return Annotate(s, who);
+    }
+    if (hooks.on_step) hooks.on_step(plan, absl::ToDoubleSeconds(absl::Now() - start));
+  }
+}
 
 absl::Status RunFollower(const FollowerOptions& o) {
   const std::string who = absl::StrCat("rank ", o.rank, " of ", o.tp_size);
@@ -32,8 +53,10 @@ absl::Status RunFollower(const FollowerOptions& o) {
   absl::Status load = [&]() -> absl::Status {
     TPS_ASSIGN_OR_RETURN(shard::ModelOptions options, ModelOptionsFromSetup(first.setup()));
     TPS_ASSIGN_OR_RETURN(backend, ops::CreateBackend({.cpu_threads = o.threads}));
-    TPS_ASSIGN_OR_RETURN(comm, JoinLocalGroup(o.store_dir, o.transport, o.rank, o.tp_size, o.startup_timeout,
-                                              o.collective_timeout));
+    const std::string transport =
+        first.setup().transport().empty() ? o.transport : first.setup().transport();
+    TPS_ASSIGN_OR_RETURN(comm, JoinLocalGroup(o.store_dir, transport, o.rank, o.tp_size,
+                                              o.startup_timeout, o.collective_timeout));
     const shard::ParallelLayout layout{.tp_size = o.tp_size, .tp_rank = o.rank};
     TPS_ASSIGN_OR_RETURN(loaded, shard::LoadQwen35Model(first.setup().model_dir(), *backend, layout, options));
     return loaded.model->set_communicator(comm.get());
@@ -43,17 +66,7 @@ absl::Status RunFollower(const FollowerOptions& o) {
   if (!load.ok()) ready.mutable_ready()->set_error(std::string(load.message()));
   TPS_RETURN_IF_ERROR(conn->Send(ready));
   TPS_RETURN_IF_ERROR_CTX(load, who);
-
-  for (;;) {
-    TPS_ASSIGN_OR_RETURN(cluster::v1::ControlMessage m, conn->Receive(absl::InfiniteDuration()));
-    if (m.has_shutdown()) return absl::OkStatus();
-    if (!m.has_step()) return absl::InvalidArgumentError(who + ": unexpected control message");
-    TPS_ASSIGN_OR_RETURN(shard::StepPlan plan, DecodePlan(m.step()));
-    if (absl::Status s = loaded.model->Forward(plan).status(); !s.ok()) {
-      comm->Abort(s);
-      return Annotate(s, who);
-    }
-  }
+  return RunFollowerSteps(*conn, *loaded.model, *comm, who);
 }
 
 }  // namespace tpserve::worker

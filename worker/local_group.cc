@@ -76,29 +76,12 @@ absl::Status LocalGroup::Launch() {
   }
 
   // Followers say hello (in any order); each gets the setup.
-  conns_.resize(static_cast<size_t>(tp - 1));
   const cluster::v1::GroupSetup setup = MakeGroupSetup(options_.model_dir, tp, options_.model);
   const absl::Time deadline = absl::Now() + options_.startup_timeout;
-  for (int i = 1; i < tp; ++i) {
-    absl::StatusOr<std::unique_ptr<ControlConnection>> conn;
-    for (;;) {
-      conn = server_->Accept(absl::Milliseconds(200));
-      if (conn.ok() || !absl::IsDeadlineExceeded(conn.status())) break;
-      if (!DescribeExitedFollowers().empty()) return absl::UnavailableError("a follower exited during startup");
-      if (absl::Now() > deadline) return absl::DeadlineExceededError("followers did not connect in time");
-    }
-    if (!conn.ok()) return conn.status();
-    TPS_ASSIGN_OR_RETURN(cluster::v1::ControlMessage hello, (*conn)->Receive(options_.startup_timeout));
-    if (!hello.has_hello() || hello.hello().protocol_version() != cluster::v1::STEP_PROTOCOL_VERSION ||
-        hello.hello().rank() < 1 || hello.hello().rank() >= tp ||
-        conns_[static_cast<size_t>(hello.hello().rank() - 1)] != nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("bad hello from a follower: ", hello.ShortDebugString()));
-    }
-    cluster::v1::ControlMessage m;
-    *m.mutable_setup() = setup;
-    TPS_RETURN_IF_ERROR((*conn)->Send(m));
-    conns_[static_cast<size_t>(hello.hello().rank() - 1)] = std::move(*conn);
-  }
+  TPS_RETURN_IF_ERROR(followers_.AcceptAll(*server_, setup, deadline, [&]() -> absl::Status {
+    if (!DescribeExitedFollowers().empty()) return absl::UnavailableError("a follower exited during startup");
+    return absl::OkStatus();
+  }));
 
   TPS_ASSIGN_OR_RETURN(backend_, ops::CreateBackend({.cpu_threads = options_.threads_per_rank}));
   TPS_ASSIGN_OR_RETURN(comm_, JoinLocalGroup(store_dir_, options_.transport, 0, tp, options_.startup_timeout,
@@ -107,14 +90,7 @@ absl::Status LocalGroup::Launch() {
   const shard::ParallelLayout layout{.tp_size = tp, .tp_rank = 0};
   TPS_ASSIGN_OR_RETURN(loaded_, shard::LoadQwen35Model(options_.model_dir, *backend_, layout, options_.model));
   TPS_RETURN_IF_ERROR(loaded_.model->set_communicator(timed_.get()));
-  for (int r = 1; r < tp; ++r) {
-    TPS_ASSIGN_OR_RETURN(cluster::v1::ControlMessage ready,
-                         conns_[static_cast<size_t>(r - 1)]->Receive(options_.startup_timeout));
-    if (!ready.has_ready()) return absl::InternalError(absl::StrCat("rank ", r, ": expected ready"));
-    if (!ready.ready().error().empty()) {
-      return absl::UnavailableError(absl::StrCat("rank ", r, " failed to load: ", ready.ready().error()));
-    }
-  }
+  TPS_RETURN_IF_ERROR(followers_.WaitReady(absl::Now() + options_.startup_timeout));
   timed_->Reset();
   std::string pids;
   for (pid_t p : pids_) absl::StrAppend(&pids, pids.empty() ? "" : ",", p);
@@ -128,10 +104,7 @@ absl::StatusOr<shard::StepLogits> LocalGroup::Run(const shard::StepPlan& plan) {
   if (!broken_.ok()) return broken_;
   cluster::v1::ControlMessage m;
   EncodePlan(plan, m.mutable_step());
-  absl::Status s;
-  for (size_t i = 0; i < conns_.size() && s.ok(); ++i) {
-    s = Annotate(conns_[i]->Send(m), absl::StrCat("sending step ", plan.step_id, " to rank ", i + 1));
-  }
+  const absl::Status s = Annotate(followers_.SendAll(m), absl::StrCat("sending step ", plan.step_id));
   absl::StatusOr<shard::StepLogits> logits = s.ok() ? loaded_.model->Forward(plan) : s;
   if (logits.ok()) return logits;
   // Let a dying follower finish dying so the error can say who and how.
@@ -163,11 +136,7 @@ std::string LocalGroup::DescribeExitedFollowers() {
 }
 
 void LocalGroup::Stop() {
-  cluster::v1::ControlMessage bye;
-  bye.mutable_shutdown()->set_reason("leader is done");
-  for (auto& c : conns_) {
-    if (c) (void)c->Send(bye);
-  }
+  followers_.SendShutdown("leader is done");
   // Grace period, then SIGKILL; reap everything.
   const absl::Time until = absl::Now() + absl::Seconds(5);
   for (;;) {
@@ -191,7 +160,7 @@ void LocalGroup::Stop() {
     waitpid(pids_[i], &status, 0);
     reaped_[i] = true;
   }
-  conns_.clear();
+  followers_.Close();
   if (!store_dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(store_dir_, ec);

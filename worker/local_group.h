@@ -25,6 +25,7 @@
 #include "shard/model_loader.h"
 #include "shard/step_runner.h"
 #include "worker/control_channel.h"
+#include "worker/follower_set.h"
 
 namespace tpserve::worker {
 
@@ -54,7 +55,8 @@ class LocalGroup final : public shard::StepRunner {
   comm::TimedCommunicator& collectives() { return *timed_; }
 
  private:
-  explicit LocalGroup(const LocalGroupOptions& options) : options_(options) {}
+  explicit LocalGroup(const LocalGroupOptions& options)
+      : options_(options), followers_(options.tp_size) {}
   absl::Status Launch();
   void Stop();
   // "rank 1 (pid 123) was killed by signal 9; ..." for followers that have exited.
@@ -64,7 +66,7 @@ class LocalGroup final : public shard::StepRunner {
   std::string store_dir_;
   std::unique_ptr<ControlServer> server_;
   std::vector<pid_t> pids_;                                  // [rank - 1]
-  std::vector<std::unique_ptr<ControlConnection>> conns_;    // [rank - 1]
+  FollowerSet followers_;
   std::vector<bool> reaped_;
   std::unique_ptr<ops::Backend> backend_;
   std::unique_ptr<comm::Communicator> comm_;

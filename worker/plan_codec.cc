@@ -1,5 +1,8 @@
 #include "worker/plan_codec.h"
 
+#include <memory>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 
 namespace tpserve::worker {
@@ -24,6 +27,11 @@ void EncodePlan(const shard::StepPlan& plan, cluster::v1::StepPlan* out) {
                   : seq.logits == shard::LogitsMode::kLast ? cluster::v1::LOGITS_LAST
                                                            : cluster::v1::LOGITS_ALL);
     p->set_new_sequence(seq.new_sequence);
+    for (const shard::StepImage& img : seq.images) {
+      cluster::v1::StepImage* q = p->add_images();
+      if (img.bytes != nullptr) q->set_data(*img.bytes);
+      q->set_first_token(img.first_token);
+    }
   }
 }
 
@@ -59,6 +67,13 @@ absl::StatusOr<shard::StepPlan> DecodePlan(const cluster::v1::StepPlan& in) {
             absl::StrCat("step ", in.step_id(), " sequence ", i, ": unknown logits mode ", p.logits()));
     }
     seq.new_sequence = p.new_sequence();
+    for (const cluster::v1::StepImage& q : p.images()) {
+      if (q.data().empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("step ", in.step_id(), " sequence ", i, ": an image without bytes"));
+      }
+      seq.images.push_back({std::make_shared<const std::string>(q.data()), q.first_token()});
+    }
     plan.sequences.push_back(std::move(seq));
   }
   return plan;

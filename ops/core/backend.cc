@@ -34,6 +34,14 @@ std::string_view OpKindName(OpKind op) {
       return "Add";
     case OpKind::kSoftmax:
       return "Softmax";
+    case OpKind::kLayerNorm:
+      return "LayerNorm";
+    case OpKind::kGelu:
+      return "Gelu";
+    case OpKind::kRope2d:
+      return "Rope2d";
+    case OpKind::kSegmentAttention:
+      return "SegmentAttention";
   }
   return "?";
 }

@@ -73,6 +73,11 @@ class Backend {
   virtual absl::Status SigmoidMul(const SigmoidMulArgs& args) = 0;
   virtual absl::Status Add(const AddArgs& args) = 0;
   virtual absl::Status Softmax(const SoftmaxArgs& args) = 0;
+  // Vision tower ops.
+  virtual absl::Status LayerNorm(const LayerNormArgs& args) = 0;
+  virtual absl::Status Gelu(const GeluArgs& args) = 0;
+  virtual absl::Status Rope2d(const Rope2dArgs& args) = 0;
+  virtual absl::Status SegmentAttention(const SegmentAttentionArgs& args) = 0;
 };
 
 std::string_view OpKindName(OpKind op);

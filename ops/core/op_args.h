@@ -34,6 +34,10 @@ enum class OpKind : uint8_t {
   kSigmoidMul,
   kAdd,
   kSoftmax,
+  kLayerNorm,
+  kGelu,
+  kRope2d,
+  kSegmentAttention,
 };
 
 // out = x · wᵀ (+ bias) (+ out when accumulate).
@@ -193,6 +197,48 @@ struct AddArgs {
 struct SoftmaxArgs {
   ConstTensorView x;  // [n, d] f32
   TensorView out;     // [n, d] f32; may alias x
+  float scale = 1.0f;
+};
+
+// LayerNorm over the last dim with an affine weight and bias (PyTorch nn.LayerNorm), in f32:
+//   y = (x − mean) / sqrt(var + eps) · w + b,   var = mean((x − mean)²) (biased)
+struct LayerNormArgs {
+  ConstTensorView x;       // [n, dim] f32
+  ConstTensorView weight;  // [dim] f32 | bf16
+  ConstTensorView bias;    // [dim] f32 | bf16
+  TensorView out;          // [n, dim] f32; may alias x
+  float eps = 1e-5f;
+};
+
+// GELU. Exact (nn.GELU()):  out = 0.5·x·(1 + erf(x / √2)).
+// With tanh_approximation (PyTorch approximate="tanh", HF "gelu_pytorch_tanh"):
+//   out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+struct GeluArgs {
+  ConstTensorView x;  // [n, d] f32
+  TensorView out;     // [n, d] f32; may alias x
+  bool tanh_approximation = false;
+};
+
+// Axial 2-D rotary embedding over the whole head dim (a ViT's patch grid), rotate-half pairing.
+// With half = head_dim / 2 and nf = head_dim / 4 frequencies ω_j = theta^(−2j / half), dim i < half
+// has angle row·ω_i for i < nf and col·ω_(i − nf) otherwise, and the pair (x[i], x[i + half])
+// rotates by it:  x'[i] = x[i]·cos − x[i + half]·sin,  x'[i + half] = x[i + half]·cos + x[i]·sin.
+// cos/sin in f32 as PyTorch computes them (ω_j = 1 / theta^(f32(2j) / f32(half))).
+struct Rope2dArgs {
+  TensorView x;               // [n, heads, head_dim] f32, rotated in place; head_dim % 4 == 0
+  ConstTensorView positions;  // [n, 2] i32: (row, col) of each token
+  float theta = 10000.0f;
+};
+
+// Bidirectional softmax attention inside contiguous segments (packed images of a ViT): token i of
+// segment s attends to every token of s and to none outside it. Segment s is rows
+// [seq_starts[s], seq_starts[s+1]); q, k and v have the same head count. Softmax in f32.
+struct SegmentAttentionArgs {
+  ConstTensorView q;           // [n, heads, head_dim] f32
+  ConstTensorView k;           // [n, heads, head_dim] f32
+  ConstTensorView v;           // [n, heads, head_dim] f32
+  ConstTensorView seq_starts;  // [num_segments + 1] i32: 0, ..., n
+  TensorView out;              // [n, heads, head_dim] f32; must not alias q, k or v
   float scale = 1.0f;
 };
 

@@ -91,6 +91,7 @@ class CpuBackend final : public Backend {
       case OpKind::kAttention:
       case OpKind::kRmsNorm:
       case OpKind::kGatedRmsNorm:
+      case OpKind::kLayerNorm:
       case OpKind::kCausalConv1d:
         return dtype == DType::kF32 || dtype == DType::kBF16;
       default:
@@ -121,6 +122,12 @@ class CpuBackend final : public Backend {
   absl::Status SigmoidMul(const SigmoidMulArgs& a) override { return cpu::SigmoidMul(pool_, a); }
   absl::Status Add(const AddArgs& a) override { return cpu::Add(pool_, a); }
   absl::Status Softmax(const SoftmaxArgs& a) override { return cpu::Softmax(pool_, a); }
+  absl::Status LayerNorm(const LayerNormArgs& a) override { return cpu::LayerNorm(pool_, a); }
+  absl::Status Gelu(const GeluArgs& a) override { return cpu::Gelu(pool_, a); }
+  absl::Status Rope2d(const Rope2dArgs& a) override { return cpu::Rope2d(pool_, a); }
+  absl::Status SegmentAttention(const SegmentAttentionArgs& a) override {
+    return cpu::SegmentAttention(pool_, a);
+  }
 
  private:
   cpu::ThreadPool pool_;

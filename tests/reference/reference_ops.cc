@@ -259,4 +259,93 @@ Vec Softmax(const Vec& x, int64_t d, double scale) {
   return out;
 }
 
+Vec LayerNorm(const Vec& x, int64_t dim, const Vec& w, const Vec& b, double eps) {
+  Vec y(x.size());
+  for (size_t r = 0; r * U(dim) < x.size(); ++r) {
+    const double* row = x.data() + r * U(dim);
+    double mean = 0.0;
+    for (int64_t c = 0; c < dim; ++c) mean += row[c];
+    mean /= static_cast<double>(dim);
+    double var = 0.0;
+    for (int64_t c = 0; c < dim; ++c) var += (row[c] - mean) * (row[c] - mean);
+    var /= static_cast<double>(dim);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t c = 0; c < dim; ++c) {
+      y[r * U(dim) + U(c)] = (row[c] - mean) * inv * w[U(c)] + b[U(c)];
+    }
+  }
+  return y;
+}
+
+Vec Gelu(const Vec& x, bool tanh_approximation) {
+  Vec y(x.size());
+  const double kSqrt2OverPi = std::sqrt(2.0 / 3.14159265358979323846);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    y[i] = tanh_approximation
+               ? 0.5 * v * (1.0 + std::tanh(kSqrt2OverPi * (v + 0.044715 * v * v * v)))
+               : 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+  }
+  return y;
+}
+
+void Rope2d(Vec& x, int64_t n, int64_t heads, int64_t head_dim, const IVec& positions,
+            double theta, bool torch_f32_angles) {
+  const int64_t half = head_dim / 2, nf = head_dim / 4;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t i = 0; i < half; ++i) {
+      const int64_t j = i < nf ? i : i - nf;  // frequency index
+      const int32_t pos = positions[U(t * 2 + (i < nf ? 0 : 1))];
+      double angle;
+      if (torch_f32_angles) {
+        const float exponent = static_cast<float>(2 * j) / static_cast<float>(half);
+        const float inv_freq = 1.0f / std::pow(static_cast<float>(theta), exponent);
+        angle = static_cast<double>(static_cast<float>(pos) * inv_freq);
+      } else {
+        angle = pos * std::pow(theta, -2.0 * static_cast<double>(j) / static_cast<double>(half));
+      }
+      const double c = std::cos(angle), s = std::sin(angle);
+      for (int64_t h = 0; h < heads; ++h) {
+        double* v = x.data() + (t * heads + h) * head_dim;
+        const double x1 = v[i], x2 = v[i + half];
+        v[i] = x1 * c - x2 * s;
+        v[i + half] = x2 * c + x1 * s;
+      }
+    }
+  }
+}
+
+Vec SegmentAttention(const Vec& q, const Vec& k, const Vec& v, int64_t n, int64_t heads, int64_t d,
+                     const IVec& seq_starts, double scale) {
+  Vec out(U(n * heads * d), 0.0);
+  for (size_t s = 0; s + 1 < seq_starts.size(); ++s) {
+    const int64_t b = seq_starts[s], e = seq_starts[s + 1];
+    for (int64_t h = 0; h < heads; ++h) {
+      for (int64_t i = b; i < e; ++i) {
+        std::vector<double> p(U(e - b));
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t j = b; j < e; ++j) {
+          double dot = 0.0;
+          for (int64_t c = 0; c < d; ++c) {
+            dot += q[U((i * heads + h) * d + c)] * k[U((j * heads + h) * d + c)];
+          }
+          p[U(j - b)] = dot * scale;
+          mx = std::max(mx, p[U(j - b)]);
+        }
+        double sum = 0.0;
+        for (double& e_ : p) {
+          e_ = std::exp(e_ - mx);
+          sum += e_;
+        }
+        for (int64_t j = b; j < e; ++j) {
+          for (int64_t c = 0; c < d; ++c) {
+            out[U((i * heads + h) * d + c)] += p[U(j - b)] / sum * v[U((j * heads + h) * d + c)];
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace tpserve::reference

@@ -36,11 +36,17 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& argv,
         value = argv[++i];
       }
       args.values_[name] = value;
+      args.all_values_[name].push_back(value);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     }
   }
   return args;
+}
+
+std::vector<std::string> Args::Strings(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 absl::StatusOr<std::string> Args::Required(const std::string& name) const {

@@ -29,9 +29,12 @@ class Args {
   absl::StatusOr<double> Double(const std::string& name, double fallback) const;
   // Comma-separated integers, e.g. "1,2,3".
   absl::StatusOr<std::vector<int32_t>> IntList(const std::string& name) const;
+  // Every value of a repeatable flag, in order (String() returns the last).
+  std::vector<std::string> Strings(const std::string& name) const;
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
 };
 
 }  // namespace tpserve::cli

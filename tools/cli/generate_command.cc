@@ -1,6 +1,16 @@
 // tpserve generate: load a model, run one prompt, print the output. The prompt is token ids
 // (--prompt-ids; prints ids) or text (--prompt; prints text), optionally as one chat turn through
-// the Qwen3.5 chat template (--chat, --system, --no-think / --think).
+// the Qwen3.5 chat template (--chat, --system, --no-think / --think), with images (--image,
+// repeatable) for a model with a vision tower.
+//
+// Images and placeholders. Each image takes one placeholder in the prompt, expanded here to the
+// image's token count (read from its header, vision::PlanImage) exactly as the coordinator does:
+//   --chat          the user turn is [image, image, ..., text]: the template writes
+//                   <|vision_start|><|image_pad|><|vision_end|> per image.
+//   --prompt TEXT   the text must hold one <|image_pad|> per image, in image order.
+//   --prompt-ids    the ids must hold the image-pad id (config image_token_id) once per image,
+//                   or already expanded to each image's full token count (rows x cols); nothing
+//                   else is accepted. vision_start / vision_end ids are the caller's to write.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +38,9 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
 #include "tools/cli/replica.h"
+#include "vision/image_plan.h"
+#include "vision/mrope_positions.h"
+#include "vision/preprocess_config.h"
 
 namespace tpserve::cli {
 namespace {
@@ -43,6 +56,11 @@ constexpr char kHelp[] =
     "  --system TEXT            with --chat: a system message first\n"
     "  --no-think / --think     with --chat: thinking off / on (default: the model's; off for\n"
     "                           the 24-layer 0.8B / 2B, on for larger models)\n"
+    "  --image FILE             a PNG, JPEG or WebP image (repeatable; needs a vision model).\n"
+    "                           --chat puts the images before the text of the user turn;\n"
+    "                           --prompt needs one <|image_pad|> per image; --prompt-ids needs\n"
+    "                           the image-pad id once per image (expanded here) or already\n"
+    "                           expanded to the image's token count\n"
     "  --max-tokens N           tokens to generate (default 16)\n"
     "  --temperature T          0 = greedy (default 0)\n"
     "  --top-k K --top-p P --min-p P --repetition-penalty R --seed S\n"
@@ -62,7 +80,8 @@ struct TextPrompt {
   bool thinking = false;  // the chat prompt ends inside an open <think> block
 };
 
-absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& model_dir) {
+absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& model_dir,
+                                           size_t num_images) {
   TextPrompt p;
   TPS_ASSIGN_OR_RETURN(p.tokenizer, tokenizer::Tokenizer::FromModelDir(model_dir));
   const std::string prompt = args.String("prompt", "");
@@ -81,7 +100,13 @@ absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& 
     std::vector<tokenizer::ChatMessage> messages;
     if (args.Has("system"))
       messages.push_back(tokenizer::ChatMessage::System(args.String("system", "")));
-    messages.push_back(tokenizer::ChatMessage::User(prompt));
+    if (num_images == 0) {
+      messages.push_back(tokenizer::ChatMessage::User(prompt));
+    } else {
+      std::vector<tokenizer::ContentPart> parts(num_images, tokenizer::ContentPart::Image());
+      parts.push_back(tokenizer::ContentPart::Text(prompt));
+      messages.push_back({"user", std::move(parts), {}, {}});
+    }
     absl::StatusOr<std::string> rendered =
         tokenizer::RenderChatTemplate(messages, nullptr, options);
     if (!rendered.ok()) return Annotate(rendered.status(), "--chat");
@@ -95,12 +120,67 @@ absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& 
   return p;
 }
 
+// The files of --image, and the prompt with each image's placeholder expanded to its token count.
+struct PromptImages {
+  std::vector<std::string> bytes;
+  std::vector<int64_t> tokens;  // per image
+};
+
+absl::StatusOr<PromptImages> ReadImages(const std::vector<std::string>& files,
+                                        const std::string& model_dir) {
+  PromptImages out;
+  if (files.empty()) return out;
+  TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(model_dir));
+  if (!spec.has_vision_tower()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--image: ", model_dir, " has no vision tower (text-only config)"));
+  }
+  TPS_ASSIGN_OR_RETURN(vision::PreprocessConfig pre, vision::LoadPreprocessorConfig(model_dir));
+  const vision::ImageLimits limits;
+  TPS_RETURN_IF_ERROR_CTX(vision::CheckImageCount(static_cast<int64_t>(files.size()), limits),
+                          "--image");
+  for (const std::string& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("--image: cannot read ", f));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    absl::StatusOr<vision::ImagePlan> plan = vision::PlanImage(ss.str(), pre, limits);
+    if (!plan.ok()) return Annotate(plan.status(), absl::StrCat("--image ", f));
+    out.bytes.push_back(ss.str());
+    out.tokens.push_back(plan->num_tokens());
+  }
+  return out;
+}
+
+// Expands single image-pad ids to each image's token count; a prompt whose pad runs already have
+// the full counts is kept (the generator checks it against the images).
+absl::StatusOr<std::vector<int32_t>> ExpandPlaceholders(const std::vector<int32_t>& ids,
+                                                        int32_t image_token,
+                                                        const PromptImages& images,
+                                                        std::string_view flag) {
+  if (images.bytes.empty()) return ids;
+  std::vector<int64_t> runs;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] != image_token) continue;
+    if (i > 0 && ids[i - 1] == image_token) {
+      ++runs.back();
+    } else {
+      runs.push_back(1);
+    }
+  }
+  if (runs == images.tokens) return ids;  // already expanded
+  absl::StatusOr<std::vector<int32_t>> out =
+      vision::ExpandImagePlaceholders(ids, image_token, images.tokens);
+  if (!out.ok()) return Annotate(out.status(), flag);
+  return out;
+}
+
 }  // namespace
 
 absl::Status RunGenerate(const std::vector<std::string>& argv) {
   std::set<std::string> value_flags = {"model", "prompt-ids", "max-tokens", "temperature",
                                        "top-k", "top-p",      "min-p",      "repetition-penalty",
-                                       "seed",  "logits-out", "prompt",     "system"};
+                                       "seed",  "logits-out", "prompt",     "system", "image"};
   value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
   TPS_ASSIGN_OR_RETURN(
       Args args,
@@ -110,12 +190,13 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     return absl::OkStatus();
   }
   TPS_ASSIGN_OR_RETURN(std::string model_dir, args.Required("model"));
+  TPS_ASSIGN_OR_RETURN(PromptImages images, ReadImages(args.Strings("image"), model_dir));
   std::optional<TextPrompt> text_prompt;
   std::vector<int32_t> prompt;
   if (args.Has("prompt")) {
     if (args.Has("prompt-ids"))
       return absl::InvalidArgumentError("--prompt and --prompt-ids are exclusive");
-    TPS_ASSIGN_OR_RETURN(text_prompt, BuildTextPrompt(args, model_dir));
+    TPS_ASSIGN_OR_RETURN(text_prompt, BuildTextPrompt(args, model_dir, images.bytes.size()));
     prompt = text_prompt->ids;
     if (prompt.empty()) return absl::InvalidArgumentError("--prompt: the text has no tokens");
   } else {
@@ -128,6 +209,11 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
       return absl::InvalidArgumentError(
           "--prompt-ids: needs at least one token id (e.g. 1,2,3), or give --prompt TEXT");
     }
+  }
+  if (!images.bytes.empty()) {
+    TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(model_dir));
+    TPS_ASSIGN_OR_RETURN(prompt, ExpandPlaceholders(prompt, spec.image_token_id, images,
+                                                    args.Has("prompt") ? "--prompt" : "--prompt-ids"));
   }
   TPS_ASSIGN_OR_RETURN(int64_t max_tokens, args.Int("max-tokens", 16));
   if (max_tokens <= 0) {
@@ -182,6 +268,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   request.prompt = prompt;
   request.max_new_tokens = static_cast<int32_t>(max_tokens);
   request.sampling = sampling;
+  request.images = std::move(images.bytes);
   if (!args.Bool("ignore-eos")) request.stop_token_ids = loaded.stop_token_ids;
   if (text_prompt.has_value()) {
     // Only ids the tokenizer can read back (checkpoints pad the vocabulary past the last token),
@@ -236,6 +323,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     nlohmann::json j;
     j["tokens"] = result.tokens;
     j["prompt_tokens"] = prompt.size();
+    if (!images.tokens.empty()) j["image_tokens"] = images.tokens;
     j["finish_reason"] = result.finish_reason == shard::FinishReason::kStop ? "stop" : "length";
     j["prefill_ms"] = stats.prefill_seconds * 1e3;
     j["decode_tokens_per_s"] = stats.decode_seconds > 0

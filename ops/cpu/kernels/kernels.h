@@ -25,6 +25,10 @@ absl::Status SiluMul(ThreadPool& pool, const SiluMulArgs& args);
 absl::Status SigmoidMul(ThreadPool& pool, const SigmoidMulArgs& args);
 absl::Status Add(ThreadPool& pool, const AddArgs& args);
 absl::Status Softmax(ThreadPool& pool, const SoftmaxArgs& args);
+absl::Status LayerNorm(ThreadPool& pool, const LayerNormArgs& args);
+absl::Status Gelu(ThreadPool& pool, const GeluArgs& args);
+absl::Status Rope2d(ThreadPool& pool, const Rope2dArgs& args);
+absl::Status SegmentAttention(ThreadPool& pool, const SegmentAttentionArgs& args);
 
 }  // namespace tpserve::ops::cpu
 

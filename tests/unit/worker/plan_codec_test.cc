@@ -1,6 +1,7 @@
 #include "worker/plan_codec.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -12,8 +13,10 @@ namespace {
 
 using testing::StatusIs;
 
-// FNV-1a 64 of step.proto's descriptor text at STEP_PROTOCOL_VERSION 1.
-constexpr uint64_t kPinnedFingerprint = 11647508758790556721ull;
+// FNV-1a 64 of step.proto's descriptor text at STEP_PROTOCOL_VERSION 3 (2: GroupSetup gained
+// rendezvous_prefix and transport for service-mode groups; 3: SequenceStep.images carries image
+// bytes, GroupSetup.vision_parallelism).
+constexpr uint64_t kPinnedFingerprint = 11738936374746187224ull;
 
 uint64_t Fnv1a(const std::string& s) {
   uint64_t h = 14695981039346656037ull;
@@ -28,7 +31,8 @@ TEST(PlanCodecTest, RoundTripKeepsEveryField) {
   plan.sequences.push_back({.slot = 2, .start_index = 5, .token_ids = {9, 8, 7},
                             .positions = {{5, 6, 7}, {8, 9, 10}, {11, 11, 11}},
                             .position_offset = -3, .logits = shard::LogitsMode::kAll,
-                            .new_sequence = true});
+                            .new_sequence = true,
+                            .images = {{std::make_shared<const std::string>("\x89PNG bytes"), 1}}});
   plan.sequences.push_back({.slot = 0, .start_index = 40, .token_ids = {1},
                             .logits = shard::LogitsMode::kNone});
   cluster::v1::StepPlan wire;
@@ -51,6 +55,11 @@ TEST(PlanCodecTest, RoundTripKeepsEveryField) {
     EXPECT_EQ(a.position_offset, b.position_offset);
     EXPECT_EQ(a.logits, b.logits);
     EXPECT_EQ(a.new_sequence, b.new_sequence);
+    ASSERT_EQ(a.images.size(), b.images.size());
+    for (size_t k = 0; k < a.images.size(); ++k) {
+      EXPECT_EQ(*a.images[k].bytes, *b.images[k].bytes);
+      EXPECT_EQ(a.images[k].first_token, b.images[k].first_token);
+    }
   }
 }
 
@@ -69,7 +78,7 @@ TEST(PlanCodecTest, MismatchedPositionsAreRefused) {
 TEST(PlanCodecTest, SchemaChangeNeedsAVersionBump) {
   const std::string schema = cluster::v1::ControlMessage::descriptor()->file()->DebugString();
   const uint64_t fingerprint = Fnv1a(schema);
-  EXPECT_EQ(static_cast<int>(cluster::v1::STEP_PROTOCOL_VERSION), 1);
+  EXPECT_EQ(static_cast<int>(cluster::v1::STEP_PROTOCOL_VERSION), 3);
   EXPECT_EQ(fingerprint, kPinnedFingerprint)
       << "proto/tpserve/cluster/v1/step.proto changed: bump STEP_PROTOCOL_VERSION and update "
          "kPinnedFingerprint to "

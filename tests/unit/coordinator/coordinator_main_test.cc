@@ -1,0 +1,163 @@
+// The tpserve-coordinator binary: flags, the listening line, the port file, SIGTERM.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "coordinator/coordinator_flags.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_env.h"
+#include "tests/unit/coordinator/coordinator_test_util.h"
+
+namespace tpserve::coordinator {
+namespace {
+
+namespace pb = ::tpserve::v1;
+using ::testing::HasSubstr;
+using ::tpserve::testing::StatusIs;
+
+TEST(CoordinatorFlagsTest, ParsesEveryFlagOfTheContract) {
+  ASSERT_OK_AND_ASSIGN(CoordinatorFlags f, ParseCoordinatorFlags({"--listen",
+                                                                  "1.2.3.4:1",
+                                                                  "--cluster-listen=5.6.7.8:2",
+                                                                  "--metrics-listen",
+                                                                  ":3",
+                                                                  "--catalogue",
+                                                                  "c.json",
+                                                                  "--tls-cert",
+                                                                  "a",
+                                                                  "--tls-key",
+                                                                  "b",
+                                                                  "--cluster-tls-cert",
+                                                                  "c",
+                                                                  "--cluster-tls-key",
+                                                                  "d",
+                                                                  "--api-token-file",
+                                                                  "t",
+                                                                  "--join-token-file",
+                                                                  "j",
+                                                                  "--heartbeat-interval-ms",
+                                                                  "250",
+                                                                  "--max-queue",
+                                                                  "7",
+                                                                  "--port-file",
+                                                                  "p.json"}));
+  EXPECT_EQ(f.listen, "1.2.3.4:1");
+  EXPECT_EQ(f.cluster_listen, "5.6.7.8:2");
+  EXPECT_EQ(f.metrics_listen, ":3");
+  EXPECT_EQ(f.catalogue, "c.json");
+  EXPECT_EQ(f.cluster_tls_key, "d");
+  EXPECT_EQ(f.api_token_file, "t");
+  EXPECT_EQ(f.join_token_file, "j");
+  EXPECT_EQ(f.heartbeat_interval_ms, 250);
+  EXPECT_EQ(f.max_queue, 7);
+  EXPECT_EQ(f.port_file, "p.json");
+  ASSERT_OK_AND_ASSIGN(CoordinatorFlags d, ParseCoordinatorFlags({}));
+  EXPECT_EQ(d.listen, "0.0.0.0:50051");
+  EXPECT_EQ(d.cluster_listen, "0.0.0.0:50052");
+  EXPECT_EQ(d.metrics_listen, "0.0.0.0:9090");
+  EXPECT_EQ(d.heartbeat_interval_ms, 1000);
+  EXPECT_EQ(d.max_queue, 64);
+}
+
+TEST(CoordinatorFlagsTest, ErrorsNameTheFlag) {
+  EXPECT_THAT(ParseCoordinatorFlags({"--lisen", "x"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown flag --lisen")));
+  EXPECT_THAT(ParseCoordinatorFlags({"--max-queue", "many"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max-queue")));
+  EXPECT_THAT(ParseCoordinatorFlags({"--listen"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--listen: missing value")));
+  EXPECT_THAT(ParseCoordinatorFlags({"--tls-cert", "a"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls-key")));
+  EXPECT_THAT(ParseCoordinatorFlags({"--heartbeat-interval-ms", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(HostOf("0.0.0.0:50051"), "0.0.0.0");
+  EXPECT_EQ(HostOf("[::1]:5"), "[::1]");
+}
+
+struct Child {
+  pid_t pid = -1;
+  FILE* out = nullptr;  // its stdout
+};
+
+Child Spawn(const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> argv;
+    std::string bin = TPS_COORDINATOR_BIN;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  return {pid, fdopen(fds[0], "r")};
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(CoordinatorMainTest, ListensWritesThePortFileAndStopsOnSigterm) {
+  const std::string dir = ::tpserve::testing::MakeTempDir();
+  const std::string port_file = dir + "/ports.json";
+  std::ofstream(dir + "/api-token") << "tok\n";
+  Child c = Spawn({"--listen", "127.0.0.1:0", "--cluster-listen", "127.0.0.1:0", "--metrics-listen",
+                   "127.0.0.1:0", "--port-file", port_file, "--api-token-file", dir + "/api-token",
+                   "--heartbeat-interval-ms", "500"});
+  ASSERT_GT(c.pid, 0);
+  char line[512] = {0};
+  ASSERT_NE(fgets(line, sizeof(line), c.out), nullptr);
+  int client = 0, cluster = 0, metrics = 0;
+  ASSERT_EQ(std::sscanf(line,
+                        "tpserve-coordinator listening: client=127.0.0.1:%d cluster=127.0.0.1:%d "
+                        "metrics=127.0.0.1:%d",
+                        &client, &cluster, &metrics),
+            3)
+      << line;
+  ASSERT_TRUE(testing::WaitFor([&] { return std::ifstream(port_file).good(); }));
+  std::ifstream in(port_file);
+  const nlohmann::json ports = nlohmann::json::parse(in, nullptr, false);
+  EXPECT_EQ(ports["client"], client);
+  EXPECT_EQ(ports["cluster"], cluster);
+  EXPECT_EQ(ports["metrics"], metrics);
+
+  auto stub = pb::ChatService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(client),
+                                                           grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer tok");
+  pb::ListModelsResponse models;
+  EXPECT_TRUE(stub->ListModels(&context, pb::ListModelsRequest(), &models).ok());
+
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(Wait(c.pid), 0);
+  fclose(c.out);
+}
+
+TEST(CoordinatorMainTest, BadFlagsExitTwo) {
+  Child c = Spawn({"--max-queue", "lots"});
+  ASSERT_GT(c.pid, 0);
+  EXPECT_EQ(Wait(c.pid), 2);
+  fclose(c.out);
+  c = Spawn({"--api-token-file", "/nonexistent/token"});
+  EXPECT_EQ(Wait(c.pid), 2);
+  fclose(c.out);
+}
+
+}  // namespace
+}  // namespace tpserve::coordinator

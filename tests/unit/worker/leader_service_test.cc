@@ -1,0 +1,260 @@
+// Leader.Generate over real gRPC on loopback, with the scheduler on a fake engine: streaming,
+// exactly-once endings, cancellation and deadlines freeing slots, status codes at the edge.
+#include "worker/leader_service.h"
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/worker/fake_step_engine.h"
+#include "worker/grpc_status.h"
+
+namespace tpserve::worker {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FakeGenerate;
+using testing::FakeStepEngine;
+using cluster::v1::GenerateRequest;
+using cluster::v1::GenerateResponse;
+
+EngineLimits Limits() {
+  EngineLimits l;
+  l.max_slots = 4;
+  l.max_context = 512;
+  l.max_tokens_per_step = 64;
+  l.max_logit_rows = 64;
+  l.kv_block_size = 16;
+  l.num_kv_blocks = 64;
+  l.vocab_size = 97;
+  return l;
+}
+
+struct StreamResult {
+  std::vector<int32_t> tokens;
+  std::vector<GenerateResponse> responses;
+  int done_messages = 0;
+  grpc::Status status;
+};
+
+class LeaderServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    engine_ = std::make_unique<FakeStepEngine>(Limits());
+    scheduler_ = std::make_unique<Scheduler>(SchedulerOptions{}, nullptr);
+    service_ = std::make_unique<LeaderService>(*scheduler_);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = cluster::v1::Leader::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    StopServing();
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  void StartServing() {
+    step_thread_ = std::thread([this] { served_ = scheduler_->Serve(*engine_, {}); });
+    while (!scheduler_->load().serving_once) absl::SleepFor(absl::Milliseconds(1));
+  }
+  void StopServing() {
+    if (!step_thread_.joinable()) return;
+    scheduler_->BeginDrain(absl::Seconds(5));
+    step_thread_.join();
+  }
+  bool AwaitNoSlots() {
+    const absl::Time until = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < until) {
+      if (engine_->memory_usage().slots_in_use == 0 && scheduler_->load().running == 0) return true;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return false;
+  }
+
+  StreamResult Generate(const GenerateRequest& request, grpc::ClientContext* context = nullptr) {
+    grpc::ClientContext local;
+    grpc::ClientContext* ctx = context != nullptr ? context : &local;
+    StreamResult r;
+    auto reader = stub_->Generate(ctx, request);
+    GenerateResponse response;
+    while (reader->Read(&response)) {
+      r.tokens.insert(r.tokens.end(), response.token_ids().begin(), response.token_ids().end());
+      r.done_messages += response.done();
+      r.responses.push_back(response);
+    }
+    r.status = reader->Finish();
+    return r;
+  }
+
+  static GenerateRequest Request(int32_t prompt_len, int32_t max_tokens, int32_t seed) {
+    GenerateRequest r;
+    r.set_request_id("req-" + std::to_string(seed));
+    for (int32_t i = 0; i < prompt_len; ++i) r.add_prompt_ids((seed * 13 + i * 5) % 97);
+    r.set_max_tokens(max_tokens);
+    return r;
+  }
+  static std::vector<int32_t> Prompt(const GenerateRequest& r) {
+    return std::vector<int32_t>(r.prompt_ids().begin(), r.prompt_ids().end());
+  }
+
+  std::unique_ptr<FakeStepEngine> engine_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<LeaderService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<cluster::v1::Leader::Stub> stub_;
+  std::thread step_thread_;
+  absl::Status served_;
+  int port_ = 0;
+};
+
+TEST_F(LeaderServiceTest, StreamsTheSequenceAndEndsWithDone) {
+  StartServing();
+  const GenerateRequest req = Request(20, 12, 1);
+  const StreamResult r = Generate(req);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.tokens, FakeGenerate(Prompt(req), 12, 97));
+  EXPECT_EQ(r.done_messages, 1);
+  ASSERT_FALSE(r.responses.empty());
+  EXPECT_TRUE(r.responses.back().done());
+  EXPECT_EQ(r.responses.back().finish(), GenerateResponse::FINISH_LENGTH);
+  EXPECT_EQ(r.responses.back().prompt_tokens(), 20);
+  EXPECT_EQ(r.responses.front().prompt_tokens(), 20);
+  EXPECT_GE(r.responses.front().timing().queue_seconds(), 0);
+  EXPECT_GT(r.responses.front().timing().step_seconds(), 0);
+  EXPECT_GE(r.responses.front().timing().batch_sequences(), 1);
+}
+
+TEST_F(LeaderServiceTest, StopIdsAndSamplingParamsReachTheScheduler) {
+  StartServing();
+  GenerateRequest req = Request(8, 40, 2);
+  const std::vector<int32_t> alone = FakeGenerate(Prompt(req), 40, 97);
+  req.add_stop_token_ids(alone[5]);
+  StreamResult r = Generate(req);
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.responses.back().finish(), GenerateResponse::FINISH_STOP_TOKEN);
+  EXPECT_EQ(r.tokens.back(), alone[5]);
+
+  req = Request(8, 10, 3);
+  auto* range = req.add_allowed_tokens();
+  range->set_begin(40);
+  range->set_end(42);
+  r = Generate(req);
+  ASSERT_TRUE(r.status.ok());
+  for (int32_t t : r.tokens) EXPECT_TRUE(t == 40 || t == 41) << t;
+}
+
+TEST_F(LeaderServiceTest, SixteenConcurrentStreamsEachEndExactlyOnce) {
+  StartServing();
+  constexpr int kStreams = 16;
+  std::vector<StreamResult> results(kStreams);
+  std::vector<GenerateRequest> requests;
+  for (int i = 0; i < kStreams; ++i) requests.push_back(Request(1 + i * 9, 4 + i % 5, i));
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kStreams; ++i) {
+    clients.emplace_back([&, i] { results[static_cast<size_t>(i)] = Generate(requests[static_cast<size_t>(i)]); });
+  }
+  for (auto& c : clients) c.join();
+  for (int i = 0; i < kStreams; ++i) {
+    const StreamResult& r = results[static_cast<size_t>(i)];
+    ASSERT_TRUE(r.status.ok()) << i << ": " << r.status.error_message();
+    EXPECT_EQ(r.done_messages, 1) << i;
+    EXPECT_EQ(r.tokens, FakeGenerate(Prompt(requests[static_cast<size_t>(i)]),
+                                     requests[static_cast<size_t>(i)].max_tokens(), 97))
+        << i;
+  }
+  EXPECT_TRUE(AwaitNoSlots());
+}
+
+TEST_F(LeaderServiceTest, CancellingTheCallFreesTheSlot) {
+  engine_->set_step_delay(absl::Milliseconds(2));
+  StartServing();
+  grpc::ClientContext ctx;
+  auto reader = stub_->Generate(&ctx, Request(10, 400, 4));
+  GenerateResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(engine_->memory_usage().slots_in_use, 1);
+  ctx.TryCancel();
+  while (reader->Read(&response)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(AwaitNoSlots());
+}
+
+TEST_F(LeaderServiceTest, AnExpiredDeadlineFreesTheSlot) {
+  engine_->set_step_delay(absl::Milliseconds(2));
+  StartServing();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(150));
+  const StreamResult r = Generate(Request(10, 400, 5), &ctx);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(r.done_messages, 0);
+  EXPECT_TRUE(AwaitNoSlots());
+}
+
+TEST_F(LeaderServiceTest, BadRequestsGetCodesNamingTheField) {
+  // While loading: FAILED_PRECONDITION.
+  StreamResult r = Generate(Request(4, 4, 1));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  StartServing();
+  r = Generate(Request(0, 4, 1));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("prompt_ids"));
+  GenerateRequest bad = Request(4, 4, 1);
+  bad.set_prompt_ids(2, 500);
+  r = Generate(bad);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("prompt_ids[2]"));
+  r = Generate(Request(4, 0, 1));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("max_tokens"));
+  bad = Request(4, 4, 1);
+  bad.mutable_sampling()->set_temperature(-1);
+  r = Generate(bad);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("temperature"));
+  // 64 blocks of 16 = 1024 tokens: a 500-token sequence fits the context but... it does fit the
+  // pool; 600 + 400 = 1000 > context 512 is a bad request; a pool too small is "never".
+  r = Generate(Request(100, 500, 1));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // The server keeps serving.
+  r = Generate(Request(4, 3, 1));
+  EXPECT_TRUE(r.status.ok());
+}
+
+TEST_F(LeaderServiceTest, SequencesThatCanNeverFitAreResourceExhausted) {
+  EngineLimits l = Limits();
+  l.num_kv_blocks = 4;  // 64 tokens in all
+  engine_ = std::make_unique<FakeStepEngine>(l);
+  StartServing();
+  const StreamResult r = Generate(Request(60, 10, 1));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("KV blocks"));
+}
+
+TEST_F(LeaderServiceTest, AFailedGroupEndsStreamsUnavailable) {
+  engine_->set_step_delay(absl::Milliseconds(2));
+  engine_->FailAtStep(20);
+  StartServing();
+  const StreamResult r = Generate(Request(10, 400, 6));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("fake rank 1 died"));
+  step_thread_.join();
+  EXPECT_EQ(Generate(Request(4, 4, 1)).status.error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(GrpcStatusTest, EveryCodeRoundTrips) {
+  for (int code = 0; code <= 16; ++code) {
+    const absl::Status s(static_cast<absl::StatusCode>(code), code == 0 ? "" : "why");
+    const grpc::Status g = ToGrpcStatus(s);
+    EXPECT_EQ(static_cast<int>(g.error_code()), code);
+    EXPECT_EQ(FromGrpcStatus(g, "call").code(), s.code());
+  }
+}
+
+}  // namespace
+}  // namespace tpserve::worker

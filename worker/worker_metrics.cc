@@ -1,0 +1,123 @@
+#include "worker/worker_metrics.h"
+
+namespace tpserve::worker {
+
+WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
+  // Steps range from ~50 µs (a tiny decode) to seconds (a long prefill of a large model).
+  const prometheus::Histogram::BucketBoundaries buckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+      0.1,    0.25,    0.5,    1.0,   2.5,    5.0,   10.0};
+  auto& steps = prometheus::BuildHistogram()
+                    .Name("tpserve_worker_step_seconds")
+                    .Help("Wall time of one forward step on this rank, by phase.")
+                    .Register(registry);
+  step_prefill_ = &steps.Add({{"phase", "prefill"}}, buckets);
+  step_decode_ = &steps.Add({{"phase", "decode"}}, buckets);
+  step_mixed_ = &steps.Add({{"phase", "mixed"}}, buckets);
+  steps_ = &prometheus::BuildCounter()
+                .Name("tpserve_worker_steps_total")
+                .Help("Forward steps run on this rank.")
+                .Register(registry)
+                .Add({});
+  collective_seconds_ = &prometheus::BuildCounter()
+                             .Name("tpserve_worker_collective_seconds_total")
+                             .Help("Time this rank spent in collectives (waits for peers included).")
+                             .Register(registry)
+                             .Add({});
+  generated_tokens_ = &prometheus::BuildCounter()
+                           .Name("tpserve_worker_generated_tokens_total")
+                           .Help("Tokens sampled by this group leader.")
+                           .Register(registry)
+                           .Add({});
+  running_ = &prometheus::BuildGauge()
+                  .Name("tpserve_sequences_running")
+                  .Help("Sequences admitted into the running batch (group leader).")
+                  .Register(registry)
+                  .Add({});
+  waiting_ = &prometheus::BuildGauge()
+                  .Name("tpserve_sequences_waiting")
+                  .Help("Sequences queued for admission (group leader).")
+                  .Register(registry)
+                  .Add({});
+  blocks_in_use_ = &prometheus::BuildGauge()
+                        .Name("tpserve_kv_cache_blocks_in_use")
+                        .Help("KV-cache blocks held by sequences on this rank.")
+                        .Register(registry)
+                        .Add({});
+  blocks_total_ = &prometheus::BuildGauge()
+                       .Name("tpserve_kv_cache_blocks_total")
+                       .Help("KV-cache blocks in this rank's pool.")
+                       .Register(registry)
+                       .Add({});
+  slots_in_use_ = &prometheus::BuildGauge()
+                       .Name("tpserve_recurrent_state_slots_in_use")
+                       .Help("DeltaNet recurrent-state slots held by sequences on this rank.")
+                       .Register(registry)
+                       .Add({});
+  slots_total_ = &prometheus::BuildGauge()
+                      .Name("tpserve_recurrent_state_slots_total")
+                      .Help("DeltaNet recurrent-state slots on this rank.")
+                      .Register(registry)
+                      .Add({});
+  auto& state = prometheus::BuildGauge()
+                    .Name("tpserve_worker_state")
+                    .Help("1 for this worker's current state, 0 for the others.")
+                    .Register(registry);
+  state_loading_ = &state.Add({{"state", "loading"}});
+  state_ready_ = &state.Add({{"state", "ready"}});
+  state_failed_ = &state.Add({{"state", "failed"}});
+  formations_ = &prometheus::BuildCounter()
+                     .Name("tpserve_worker_group_formations_total")
+                     .Help("Times this rank's tensor-parallel group was formed (re-formations included).")
+                     .Register(registry)
+                     .Add({});
+  SetState(WorkerState::kLoading);
+}
+
+void WorkerMetrics::ObserveStep(StepPhase phase, double seconds) {
+  switch (phase) {
+    case StepPhase::kPrefill:
+      step_prefill_->Observe(seconds);
+      break;
+    case StepPhase::kDecode:
+      step_decode_->Observe(seconds);
+      break;
+    case StepPhase::kMixed:
+      step_mixed_->Observe(seconds);
+      break;
+    case StepPhase::kNone:
+      return;
+  }
+  steps_->Increment();
+}
+
+void WorkerMetrics::AddCollectiveSeconds(double seconds) {
+  if (seconds > 0) collective_seconds_->Increment(seconds);
+}
+
+void WorkerMetrics::AddGeneratedTokens(int64_t n) {
+  if (n > 0) generated_tokens_->Increment(static_cast<double>(n));
+}
+
+void WorkerMetrics::SetSequences(int64_t running, int64_t waiting) {
+  running_->Set(static_cast<double>(running));
+  waiting_->Set(static_cast<double>(waiting));
+}
+
+void WorkerMetrics::SetMemory(int64_t slots_in_use, int64_t slots_total, int64_t blocks_in_use,
+                              int64_t blocks_total) {
+  slots_in_use_->Set(static_cast<double>(slots_in_use));
+  slots_total_->Set(static_cast<double>(slots_total));
+  blocks_in_use_->Set(static_cast<double>(blocks_in_use));
+  blocks_total_->Set(static_cast<double>(blocks_total));
+}
+
+void WorkerMetrics::SetState(WorkerState state) {
+  state_loading_->Set(state == WorkerState::kLoading ? 1 : 0);
+  state_ready_->Set(state == WorkerState::kReady ? 1 : 0);
+  state_failed_->Set(state == WorkerState::kFailed ? 1 : 0);
+}
+
+void WorkerMetrics::AddFormation() { formations_->Increment(); }
+
+}  // namespace tpserve::worker

@@ -1,0 +1,64 @@
+// WorkerMetrics: the Prometheus metrics of one worker process (any rank). Created in main() on a
+// registry main() owns and exposes, then passed by pointer to the parts that record (injected, not
+// a singleton: tests build their own registry and read the values back).
+//
+//   tpserve_worker_step_seconds{phase="prefill|decode|mixed"}  histogram  wall time of one step
+//   tpserve_worker_steps_total                                  counter
+//   tpserve_worker_collective_seconds_total                     counter    time in collectives
+//   tpserve_worker_generated_tokens_total                       counter    sampled tokens (leader)
+//   tpserve_sequences_running / tpserve_sequences_waiting       gauges     (leader)
+//   tpserve_kv_cache_blocks_in_use / tpserve_kv_cache_blocks_total             gauges
+//   tpserve_recurrent_state_slots_in_use / tpserve_recurrent_state_slots_total gauges
+//   tpserve_worker_state{state="loading|ready|failed"}          gauge      1 for the current state
+//   tpserve_worker_group_formations_total                       counter    (re-)formations done
+//
+// Thread-safety: every method may be called from any thread (prometheus-cpp metrics are atomic).
+#ifndef TPSERVE_WORKER_WORKER_METRICS_H_
+#define TPSERVE_WORKER_WORKER_METRICS_H_
+
+#include <cstdint>
+
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "worker/scheduler/build_step_plan.h"
+#include "worker/worker_status.h"
+
+namespace tpserve::worker {
+
+class WorkerMetrics {
+ public:
+  explicit WorkerMetrics(prometheus::Registry& registry);
+
+  void ObserveStep(StepPhase phase, double seconds);
+  void AddCollectiveSeconds(double seconds);
+  void AddGeneratedTokens(int64_t n);
+  void SetSequences(int64_t running, int64_t waiting);
+  void SetMemory(int64_t slots_in_use, int64_t slots_total, int64_t blocks_in_use,
+                 int64_t blocks_total);
+  void SetState(WorkerState state);
+  void AddFormation();
+
+ private:
+  prometheus::Histogram* step_prefill_;
+  prometheus::Histogram* step_decode_;
+  prometheus::Histogram* step_mixed_;
+  prometheus::Counter* steps_;
+  prometheus::Counter* collective_seconds_;
+  prometheus::Counter* generated_tokens_;
+  prometheus::Gauge* running_;
+  prometheus::Gauge* waiting_;
+  prometheus::Gauge* blocks_in_use_;
+  prometheus::Gauge* blocks_total_;
+  prometheus::Gauge* slots_in_use_;
+  prometheus::Gauge* slots_total_;
+  prometheus::Gauge* state_loading_;
+  prometheus::Gauge* state_ready_;
+  prometheus::Gauge* state_failed_;
+  prometheus::Counter* formations_;
+};
+
+}  // namespace tpserve::worker
+
+#endif  // TPSERVE_WORKER_WORKER_METRICS_H_
