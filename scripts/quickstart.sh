@@ -25,4 +25,5 @@ for _ in $(seq 1200); do
 done
 addr=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['address'])" "$run_dir/ready.json")
 echo "== tpserve chat --addr $addr --prompt 'Give me three facts about the Moon.'"
-"$bin/tpserve" chat --addr "$addr" --prompt "Give me three facts about the Moon." --max-tokens 64
+"$bin/tpserve" chat --addr "$addr" --prompt "Give me three facts about the Moon." --max-tokens 64 \
+    --temperature 0.7 --top-p 0.8 --seed 7
