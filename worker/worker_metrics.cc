@@ -45,7 +45,7 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
                         .Register(registry)
                         .Add({});
   blocks_total_ = &prometheus::BuildGauge()
-                       .Name("tpserve_kv_cache_blocks_total")
+                       .Name("tpserve_kv_cache_blocks_capacity")
                        .Help("KV-cache blocks in this rank's pool.")
                        .Register(registry)
                        .Add({});
@@ -55,7 +55,7 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
                        .Register(registry)
                        .Add({});
   slots_total_ = &prometheus::BuildGauge()
-                      .Name("tpserve_recurrent_state_slots_total")
+                      .Name("tpserve_recurrent_state_slots_capacity")
                       .Help("DeltaNet recurrent-state slots on this rank.")
                       .Register(registry)
                       .Add({});

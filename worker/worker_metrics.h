@@ -7,8 +7,8 @@
 //   tpserve_worker_collective_seconds_total                     counter    time in collectives
 //   tpserve_worker_generated_tokens_total                       counter    sampled tokens (leader)
 //   tpserve_sequences_running / tpserve_sequences_waiting       gauges     (leader)
-//   tpserve_kv_cache_blocks_in_use / tpserve_kv_cache_blocks_total             gauges
-//   tpserve_recurrent_state_slots_in_use / tpserve_recurrent_state_slots_total gauges
+//   tpserve_kv_cache_blocks_in_use / tpserve_kv_cache_blocks_capacity             gauges
+//   tpserve_recurrent_state_slots_in_use / tpserve_recurrent_state_slots_capacity gauges
 //   tpserve_worker_state{state="loading|ready|failed"}          gauge      1 for the current state
 //   tpserve_worker_group_formations_total                       counter    (re-)formations done
 //

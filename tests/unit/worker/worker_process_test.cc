@@ -326,8 +326,8 @@ TEST_F(WorkerProcessTest, SixteenConcurrentStreamsAllFinishExactlyOnce) {
   EXPECT_GT(MetricValue(leader, "tpserve_worker_steps_total"), 32);
   EXPECT_GT(MetricValue(follower, "tpserve_worker_steps_total"), 32);
   EXPECT_GT(MetricValue(follower, "tpserve_worker_collective_seconds_total"), 0);
-  EXPECT_EQ(MetricValue(leader, "tpserve_recurrent_state_slots_total"), 4);
-  EXPECT_GT(MetricValue(follower, "tpserve_kv_cache_blocks_total"), 0);
+  EXPECT_EQ(MetricValue(leader, "tpserve_recurrent_state_slots_capacity"), 4);
+  EXPECT_GT(MetricValue(follower, "tpserve_kv_cache_blocks_capacity"), 0);
   EXPECT_THAT(leader, HasSubstr("tpserve_worker_step_seconds_bucket{phase=\"decode\""));
   EXPECT_THAT(leader, HasSubstr("tpserve_worker_state{state=\"ready\"} 1"));
   EXPECT_EQ(MetricValue(leader, "tpserve_sequences_running"), 0);
