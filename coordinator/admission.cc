@@ -1,5 +1,9 @@
 #include "coordinator/admission.h"
 
+#include "vision/image_limits.h"
+#include "vision/image_source.h"
+#include "vision/mrope_positions.h"
+
 #include <algorithm>
 #include <random>
 
@@ -80,8 +84,16 @@ cpb::SamplingParams ToSampling(const pb::SamplingParams& s, const GenerationDefa
   return out;
 }
 
-absl::Status CheckImages(const pb::ChatRequest& request, const ModelEntry& entry,
-                         const ImageTokenCounter* counter) {
+// The request's images in prompt order (encoded bytes) and their token counts. A `data:` URI is
+// decoded here; any other URL is refused, never fetched.
+struct RequestImages {
+  std::vector<std::string> bytes;
+  std::vector<int64_t> tokens;
+};
+
+absl::StatusOr<RequestImages> CollectImages(const pb::ChatRequest& request, const ModelEntry& entry,
+                                            const ImageTokenCounter* counter) {
+  RequestImages out;
   for (int i = 0; i < request.messages_size(); ++i) {
     const pb::Message& m = request.messages(i);
     for (int j = 0; j < m.content_size(); ++j) {
@@ -92,12 +104,35 @@ absl::Status CheckImages(const pb::ChatRequest& request, const ModelEntry& entry
             field, ": model '", entry.name,
             "' has no vision tower (capabilities: ", absl::StrJoin(entry.capabilities, ", "), ")"));
       }
-      // Even with a counter, GenerateRequest cannot carry image bytes to the leader yet.
-      (void)counter;
-      return absl::UnimplementedError(absl::StrCat(field, ": images are not supported yet"));
+      if (counter == nullptr) {
+        return absl::UnimplementedError(absl::StrCat(field, ": this coordinator counts no images"));
+      }
+      const pb::Image& image = m.content(j).image();
+      std::string bytes;
+      if (image.has_uri()) {
+        absl::StatusOr<std::string> decoded =
+            vision::ImageBytesFromUrl(image.uri(), counter->limits().max_encoded_bytes);
+        if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", decoded.status().message()));
+        bytes = *std::move(decoded);
+      } else {
+        bytes = image.data();
+      }
+      absl::StatusOr<int64_t> tokens = counter->CountImageTokens(bytes, entry.path);
+      if (!tokens.ok()) {
+        return absl::Status(tokens.status().code() == absl::StatusCode::kResourceExhausted
+                                ? absl::StatusCode::kInvalidArgument
+                                : tokens.status().code(),
+                            absl::StrCat(field, ": ", tokens.status().message()));
+      }
+      out.bytes.push_back(std::move(bytes));
+      out.tokens.push_back(*tokens);
     }
   }
-  return absl::OkStatus();
+  if (counter != nullptr && !out.bytes.empty()) {
+    absl::Status count = vision::CheckImageCount(static_cast<int64_t>(out.bytes.size()), counter->limits());
+    if (!count.ok()) return absl::InvalidArgumentError(absl::StrCat("messages: ", count.message()));
+  }
+  return out;
 }
 
 }  // namespace
@@ -127,7 +162,7 @@ absl::StatusOr<AdmittedRequest> Admission::Admit(const pb::ChatRequest& request)
         "model: '", request.model(),
         "' not found (available: ", names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
   }
-  TPS_RETURN_IF_ERROR(CheckImages(request, *entry, image_counter_));
+  TPS_ASSIGN_OR_RETURN(RequestImages images, CollectImages(request, *entry, image_counter_));
   TPS_ASSIGN_OR_RETURN(std::shared_ptr<const ModelAssets> assets, catalogue_.Assets(entry->name));
 
   AdmittedRequest out;
@@ -149,6 +184,13 @@ absl::StatusOr<AdmittedRequest> Admission::Admit(const pb::ChatRequest& request)
   TPS_ASSIGN_OR_RETURN(std::string prompt, tokenizer::RenderChatTemplate(
                                                ToTemplateMessages(request), out.tools, options));
   TPS_ASSIGN_OR_RETURN(std::vector<int32_t> ids, assets->tokenizer->Encode(prompt));
+  if (!images.bytes.empty()) {
+    // The template wrote one <|image_pad|> per image; the prompt needs each image's full count.
+    absl::StatusOr<std::vector<int32_t>> expanded =
+        vision::ExpandImagePlaceholders(ids, assets->spec.image_token_id, images.tokens);
+    if (!expanded.ok()) return absl::InvalidArgumentError(absl::StrCat("messages: ", expanded.status().message()));
+    ids = *std::move(expanded);
+  }
   const auto prompt_tokens = static_cast<int64_t>(ids.size());
   if (prompt_tokens >= out.context_length) {
     return absl::InvalidArgumentError(absl::StrCat("messages: prompt has ", prompt_tokens,
@@ -187,6 +229,7 @@ absl::StatusOr<AdmittedRequest> Admission::Admit(const pb::ChatRequest& request)
     range->set_begin(r.begin);
     range->set_end(r.end);
   }
+  for (std::string& bytes : images.bytes) g.add_images(std::move(bytes));
   g.set_priority(request.priority());
   g.set_in_thinking(thinking);
   if (thinking && request.thinking_budget() > 0 && assets->think_end_id.has_value()) {

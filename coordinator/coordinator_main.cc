@@ -20,6 +20,7 @@
 #include "coordinator/catalogue.h"
 #include "coordinator/clock.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/image_token_counter.h"
 #include "coordinator/coordinator_flags.h"
 #include "coordinator/coordinator_metrics.h"
 #include "ops/base/log.h"
@@ -112,9 +113,10 @@ int Run(const std::vector<std::string>& args) {
   const int metrics_port = metrics_ports.empty() ? 0 : metrics_ports.front();
   CoordinatorMetrics metrics(*registry);
   SystemClock clock;
+  VisionImageTokenCounter image_counter;
 
   absl::StatusOr<std::unique_ptr<Coordinator>> coordinator =
-      Coordinator::Start(*options, std::move(catalogue), metrics, clock);
+      Coordinator::Start(*options, std::move(catalogue), metrics, clock, &image_counter);
   if (!coordinator.ok()) {
     std::fprintf(stderr, "tpserve-coordinator: %s\n",
                  std::string(coordinator.status().message()).c_str());

@@ -1,29 +1,47 @@
 // The seam between admission and vision/: how many image tokens an image becomes.
 //
-// The coordinator must expand each image placeholder to the exact number of <|image_pad|> tokens
-// the leader's vision tower will produce, which depends on the image's size (read from its
-// header, never fully decoded here) and the resize rule. vision/ will provide an implementation;
-// until then Admission is built without one and refuses images with UNIMPLEMENTED. Note that the
-// cluster protocol's GenerateRequest carries no image bytes yet either (TODO(#5)).
+// The coordinator expands each image placeholder to the exact number of <|image_pad|> tokens the
+// leader's vision tower will produce, which depends on the image's size (read from its header,
+// never decoded here) and the model's resize rule (its preprocessor_config.json).
+// VisionImageTokenCounter is the implementation (vision core library, no device code); tests may
+// substitute their own.
 #ifndef TPSERVE_COORDINATOR_IMAGE_TOKEN_COUNTER_H_
 #define TPSERVE_COORDINATOR_IMAGE_TOKEN_COUNTER_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "shard/model_spec.h"
+#include "absl/synchronization/mutex.h"
+#include "vision/image_limits.h"
+#include "vision/preprocess_config.h"
 
 namespace tpserve::coordinator {
 
 class ImageTokenCounter {
  public:
   virtual ~ImageTokenCounter() = default;
-  // The number of image tokens `encoded_image` (PNG, JPEG or WebP bytes) expands to for a model
-  // with `vision`. InvalidArgument for an unreadable header; ResourceExhausted for an image too
-  // large to accept. Thread-safe.
+  // The number of image tokens `encoded_image` (PNG, JPEG or WebP bytes) expands to for the model
+  // in `model_dir`. InvalidArgument for an unreadable header or an image beyond the limits.
+  // Thread-safe.
   virtual absl::StatusOr<int64_t> CountImageTokens(std::string_view encoded_image,
-                                                   const shard::VisionSpec& vision) const = 0;
+                                                   const std::string& model_dir) const = 0;
+  virtual const vision::ImageLimits& limits() const = 0;
+};
+
+class VisionImageTokenCounter final : public ImageTokenCounter {
+ public:
+  explicit VisionImageTokenCounter(vision::ImageLimits limits = {}) : limits_(limits) {}
+  absl::StatusOr<int64_t> CountImageTokens(std::string_view encoded_image,
+                                           const std::string& model_dir) const override;
+  const vision::ImageLimits& limits() const override { return limits_; }
+
+ private:
+  vision::ImageLimits limits_;
+  mutable absl::Mutex mu_;
+  mutable std::map<std::string, vision::PreprocessConfig> configs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tpserve::coordinator

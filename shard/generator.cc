@@ -7,7 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "ops/base/status_macros.h"
-#include "vision/mrope_positions.h"
+#include "shard/prompt_images.h"
+#include "vision/image_encoder.h"
 
 namespace tpserve::shard {
 namespace {
@@ -16,41 +17,15 @@ double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_cloc
   return std::chrono::duration<double>(b - a).count();
 }
 
-// A request's images and the M-RoPE positions of its prompt.
-struct PromptImages {
-  std::vector<StepImage> images;
-  std::vector<vision::ImageSpan> spans;
-  std::vector<std::array<int32_t, 3>> positions;  // [prompt length]
-  int32_t position_delta = 0;
-};
-
 absl::StatusOr<PromptImages> PrepareImages(Qwen35Model& model, const GenerationRequest& req) {
-  PromptImages out;
-  if (req.images.empty()) return out;
+  if (req.images.empty()) return PromptImages{};
   vision::ImageEncoder* encoder = model.image_encoder();
   if (encoder == nullptr) {
     return absl::InvalidArgumentError(
         "the request has images but this model has no vision tower (a text-only config or checkpoint)");
   }
-  TPS_RETURN_IF_ERROR(vision::CheckImageCount(static_cast<int64_t>(req.images.size()),
-                                              encoder->options().limits));
-  std::vector<std::array<int64_t, 2>> grids;
-  for (size_t i = 0; i < req.images.size(); ++i) {
-    absl::StatusOr<vision::ImagePlan> plan = encoder->Plan(req.images[i]);
-    if (!plan.ok()) return Annotate(plan.status(), absl::StrCat("image ", i));
-    grids.push_back({plan->grid.merged_h(), plan->grid.merged_w()});
-    out.images.push_back({std::make_shared<const std::string>(req.images[i]), 0});
-  }
-  const int32_t image_token = model.spec().image_token_id;
-  TPS_ASSIGN_OR_RETURN(out.spans, vision::LocateImages(req.prompt, image_token, grids));
-  for (size_t i = 0; i < out.spans.size(); ++i) {
-    out.images[i].first_token = static_cast<int32_t>(out.spans[i].first_token);
-  }
-  TPS_ASSIGN_OR_RETURN(vision::MropePositions pos,
-                       vision::ComputeMropePositions(req.prompt, image_token, out.spans));
-  out.positions = std::move(pos.positions);
-  out.position_delta = pos.position_delta;
-  return out;
+  return PlanPromptImages(req.prompt, req.images, model.spec().image_token_id,
+                          encoder->options().preprocess, encoder->options().limits);
 }
 
 struct Running {
@@ -172,7 +147,7 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
         seq.positions.assign(pi.positions.begin() + begin, pi.positions.begin() + end);
       }
       for (size_t k = 0; k < pi.images.size(); ++k) {
-        const int64_t first = pi.spans[k].first_token, last = first + pi.spans[k].num_tokens();
+        const int64_t first = pi.images[k].first_token, last = first + pi.tokens_per_image[k];
         if (first < end && last > begin) seq.images.push_back(pi.images[k]);
       }
       seq.logits = options.all_logits ? LogitsMode::kAll

@@ -7,6 +7,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "ops/base/log.h"
+#include "ops/base/status_macros.h"
+#include "shard/prompt_images.h"
 #include "worker/grpc_status.h"
 
 namespace tpserve::worker {
@@ -51,9 +53,13 @@ class GenerateStream final : public grpc::ServerWriteReactor<GenerateResponse> {
 
   // gRPC calls OnCancel for a call cancelled before or after this point (a passed deadline
   // included), so the constructor needs no check of its own.
-  GenerateStream(Scheduler& scheduler, const cluster::v1::GenerateRequest& request)
+  GenerateStream(Scheduler& scheduler, const cluster::v1::GenerateRequest& request,
+                 const ImageSettings* images)
       : scheduler_(scheduler), sink_(std::make_shared<Sink>(this)) {
-    absl::StatusOr<uint64_t> id = scheduler_.Submit(GenerateParamsFromProto(request), sink_);
+    GenerateParams params = GenerateParamsFromProto(request);
+    absl::Status attached = AttachImages(request, images, params);
+    absl::StatusOr<uint64_t> id =
+        attached.ok() ? scheduler_.Submit(std::move(params), sink_) : absl::StatusOr<uint64_t>(attached);
     if (!id.ok()) {
       {
         absl::MutexLock lock(&mu_);
@@ -226,10 +232,33 @@ GenerateParams GenerateParamsFromProto(const cluster::v1::GenerateRequest& r) {
   return p;
 }
 
+absl::Status AttachImages(const cluster::v1::GenerateRequest& request,
+                          const ImageSettings* settings, GenerateParams& params) {
+  if (request.images_size() == 0) return absl::OkStatus();
+  if (settings == nullptr) {
+    return absl::InvalidArgumentError("images: this replica's model has no vision tower");
+  }
+  std::vector<std::string> images(request.images().begin(), request.images().end());
+  absl::StatusOr<shard::PromptImages> planned = shard::PlanPromptImages(
+      params.prompt, images, settings->image_token_id, settings->preprocess, settings->limits);
+  if (!planned.ok()) return Annotate(planned.status(), "images");
+  for (size_t i = 0; i < planned->images.size(); ++i) {
+    params.images.push_back({planned->images[i], planned->tokens_per_image[i]});
+  }
+  params.positions = std::move(planned->positions);
+  params.position_offset = planned->position_delta;
+  return absl::OkStatus();
+}
+
 grpc::ServerWriteReactor<GenerateResponse>* LeaderService::Generate(
     grpc::CallbackServerContext* context, const cluster::v1::GenerateRequest* request) {
   (void)context;
-  return new GenerateStream(scheduler_, *request);
+  std::shared_ptr<const ImageSettings> images;
+  {
+    absl::MutexLock lock(&mu_);
+    images = images_;
+  }
+  return new GenerateStream(scheduler_, *request, images.get());
 }
 
 }  // namespace tpserve::worker

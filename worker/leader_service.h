@@ -13,7 +13,13 @@
 #ifndef TPSERVE_WORKER_LEADER_SERVICE_H_
 #define TPSERVE_WORKER_LEADER_SERVICE_H_
 
+#include <memory>
+#include <optional>
+
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
+#include "vision/image_limits.h"
+#include "vision/preprocess_config.h"
 #include "tpserve/cluster/v1/cluster.grpc.pb.h"
 #include "worker/scheduler/scheduler.h"
 #include "worker/scheduler/sequence.h"
@@ -24,15 +30,36 @@ namespace tpserve::worker {
 // value: top_p 0 → 1, repetition_penalty 0 → 1; temperature 0 is greedy.
 GenerateParams GenerateParamsFromProto(const cluster::v1::GenerateRequest& request);
 
+// How a replica places images in prompts (from its model's config and preprocessor).
+struct ImageSettings {
+  int32_t image_token_id = 0;
+  vision::PreprocessConfig preprocess;
+  vision::ImageLimits limits;
+};
+
+// Fills `params`' images, M-RoPE positions and position offset from the request's images
+// (INVALID_ARGUMENT naming the image when its header, limits or pad tokens are wrong). Without
+// images it does nothing; with images and no `settings` (a text-only replica) it fails.
+absl::Status AttachImages(const cluster::v1::GenerateRequest& request,
+                          const ImageSettings* settings, GenerateParams& params);
+
 class LeaderService final : public cluster::v1::Leader::CallbackService {
  public:
   explicit LeaderService(Scheduler& scheduler) : scheduler_(scheduler) {}
+
+  // Set once the replica's model is loaded, when it has a vision tower.
+  void SetImageSettings(const ImageSettings& settings) {
+    absl::MutexLock lock(&mu_);
+    images_ = std::make_shared<const ImageSettings>(settings);
+  }
 
   grpc::ServerWriteReactor<cluster::v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const cluster::v1::GenerateRequest* request) override;
 
  private:
   Scheduler& scheduler_;
+  absl::Mutex mu_;
+  std::shared_ptr<const ImageSettings> images_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tpserve::worker

@@ -1,5 +1,7 @@
 #include "worker/worker.h"
 
+#include "vision/image_encoder.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <unistd.h>
@@ -239,6 +241,10 @@ absl::Status Worker::RunLeader(const cluster::v1::Assignment& assignment,
     return created.status();
   }
   ServiceGroupLeader& group = **created;
+  if (const vision::ImageEncoder* encoder = group.model().image_encoder(); encoder != nullptr) {
+    leader_service_->SetImageSettings({group.model().spec().image_token_id,
+                                       encoder->options().preprocess, encoder->options().limits});
+  }
   const int followers = go.world_size - 1;
   absl::Status last;
   while (!stopping()) {

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/service/cluster_fixture.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_env.h"
 
 namespace tpserve::testing {
 namespace {
@@ -87,6 +90,46 @@ TEST(ClusterE2eTest, GreedyChatStreamsTheTokensOfTpserveGenerate) {
   ASSERT_FALSE(j.is_discarded()) << out;
   EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), r.tokens);
   EXPECT_EQ(j.at("prompt_tokens").get<int>(), r.done.usage().prompt_tokens());
+}
+
+// Images stay on the workers: the chat carries PNG/JPEG bytes, the coordinator expands the
+// placeholder from the header, each rank of a TP=2 group runs its share of the tower; the tokens
+// equal `tpserve generate --image` in one process.
+TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, Cluster::Start({.tp = 2, .replicas = 1}));
+  ASSERT_OK(cluster->WaitReady(1));
+  for (const char* name : {"one_px.png", "photo_500x300.jpg", "tall_37x311_rgba.png"}) {
+    const std::string file = SourceDir() + "/tests/golden/tiny_vision/images/" + name;
+    std::ifstream in(file, std::ios::binary);
+    ASSERT_TRUE(in) << file;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    v1::ChatRequest r = Request("What is in this picture?", 16);
+    v1::Message* user = r.mutable_messages(0);
+    // The image first, then the text (what `generate --chat --image` builds).
+    v1::ContentPart text = user->content(0);
+    user->clear_content();
+    user->add_content()->mutable_image()->set_data(ss.str());
+    *user->add_content() = text;
+    ChatResult res = RunChat(*cluster->Client(), r);
+    ASSERT_OK(res.status);
+    ASSERT_OK_AND_ASSIGN(std::string out,
+                         RunTpserve(absl::StrCat("generate --model ", TinyModelDir(),
+                                                 " --prompt 'What is in this picture?' --chat --no-think",
+                                                 " --image ", file, " --max-tokens 16 --json")));
+    const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << out;
+    EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), res.tokens) << name;
+    EXPECT_EQ(j.at("prompt_tokens").get<int>(), res.done.usage().prompt_tokens()) << name;
+  }
+  // A remote URL is refused, never fetched; a corrupt image is INVALID_ARGUMENT; serving goes on.
+  v1::ChatRequest url = Request("look", 4);
+  url.mutable_messages(0)->add_content()->mutable_image()->set_uri("https://example.com/cat.png");
+  EXPECT_THAT(RunChat(*cluster->Client(), url).status, StatusIs(absl::StatusCode::kInvalidArgument));
+  v1::ChatRequest corrupt = Request("look", 4);
+  corrupt.mutable_messages(0)->add_content()->mutable_image()->set_data("\x89PNG\r\n\x1a\nnot really");
+  EXPECT_THAT(RunChat(*cluster->Client(), corrupt).status, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_OK(RunChat(*cluster->Client(), Request("still serving", 4)).status);
 }
 
 TEST(ClusterE2eTest, ConcurrentStreamsOnTwoReplicasAllFinishExactlyOnce) {

@@ -1,4 +1,9 @@
 #include "coordinator/admission.h"
+#include "coordinator/image_token_counter.h"
+#include "tests/testing/test_env.h"
+
+#include <fstream>
+#include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -204,9 +209,35 @@ TEST_F(AdmissionTest, Images) {
                                        HasSubstr("has no vision tower"))));
   r.set_model("m");
   EXPECT_THAT(Admit(r), StatusIs(absl::StatusCode::kUnimplemented,
-                                 HasSubstr("images are not supported yet")));
+                                 HasSubstr("this coordinator counts no images")));
   r.mutable_messages(0)->mutable_content(1)->mutable_image()->set_uri("https://example.com/a.png");
   ExpectInvalid(r, "messages[0].content[1].image.uri: only data: URIs");
+}
+
+// With the vision counter: the template's one placeholder per image becomes the image's token count
+// (from its header and the resize rule), and the bytes go to the leader.
+TEST_F(AdmissionTest, ImagePlaceholdersAreExpandedFromTheHeader) {
+  VisionImageTokenCounter counter;
+  Admission admission(catalogue_, members_, &counter);
+  std::ifstream in(::tpserve::testing::SourceDir() + "/tests/golden/tiny_vision/images/photo_500x300.jpg",
+                   std::ios::binary);
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  pb::ChatRequest text = testing::SimpleRequest("m");
+  pb::ChatRequest with_image = text;
+  with_image.mutable_messages(0)->add_content()->mutable_image()->set_data(ss.str());
+  ASSERT_OK_AND_ASSIGN(AdmittedRequest a, admission.Admit(text));
+  ASSERT_OK_AND_ASSIGN(AdmittedRequest b, admission.Admit(with_image));
+  // 500x300 -> smart_resize (factor 32) 512x288 -> 16x9 merged tokens = 144, plus
+  // <|vision_start|> and <|vision_end|>.
+  EXPECT_EQ(b.prompt_tokens, a.prompt_tokens + 2 + 144);
+  ASSERT_EQ(b.generate.images_size(), 1);
+  EXPECT_EQ(b.generate.images(0), ss.str());
+  // A truncated image is refused naming the part.
+  with_image.mutable_messages(0)->mutable_content(1)->mutable_image()->set_data(ss.str().substr(0, 10));
+  EXPECT_THAT(admission.Admit(with_image),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("messages[0].content[1].image")));
 }
 
 TEST_F(AdmissionTest, ToolsReachTheTemplateAndParser) {
