@@ -21,6 +21,28 @@ absl::Status CheckDivides(int tp_size, int64_t count, std::string_view what) {
 
 }  // namespace
 
+absl::StatusOr<VisionParallelism> ParseVisionParallelism(std::string_view text,
+                                                         std::string_view field) {
+  if (text.empty() || text == "auto") return VisionParallelism::kAuto;
+  if (text == "tensor") return VisionParallelism::kTensorParallel;
+  if (text == "data") return VisionParallelism::kDataParallel;
+  return absl::InvalidArgumentError(absl::StrCat(std::string(field),
+                                                 " must be auto, tensor or data, got '",
+                                                 std::string(text), "'"));
+}
+
+std::string_view VisionParallelismName(VisionParallelism parallelism) {
+  switch (parallelism) {
+    case VisionParallelism::kTensorParallel:
+      return "tensor";
+    case VisionParallelism::kDataParallel:
+      return "data";
+    case VisionParallelism::kAuto:
+      break;
+  }
+  return "auto";
+}
+
 absl::StatusOr<int> ResolveVisionTpSize(const Qwen35Spec& spec, int tp_size,
                                         VisionParallelism parallelism) {
   if (!spec.vision.has_value() || tp_size == 1) return 1;

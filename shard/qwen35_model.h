@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -53,6 +54,12 @@ enum class VisionParallelism : uint8_t {
   kTensorParallel,  // heads and MLP split across ranks; an error when tp_size cannot split them
   kDataParallel,    // every rank holds the whole tower; a step's images are spread across ranks
 };
+
+// "auto", "tensor", "data" (the flag and GroupSetup spelling); "" is "auto". InvalidArgument
+// naming `field` and the accepted values otherwise.
+absl::StatusOr<VisionParallelism> ParseVisionParallelism(std::string_view text,
+                                                         std::string_view field);
+std::string_view VisionParallelismName(VisionParallelism parallelism);
 
 // The tower split the model will use: tp_size for tensor parallel, 1 for data parallel / one rank.
 absl::StatusOr<int> ResolveVisionTpSize(const Qwen35Spec& spec, int tp_size,

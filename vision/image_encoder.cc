@@ -97,7 +97,9 @@ absl::StatusOr<TowerOutput> ImageEncoder::Encode(absl::Span<const std::string_vi
   }
   std::vector<const PixelPatches*> ptrs;
   for (const PixelPatches& p : patches) ptrs.push_back(&p);
-  return tower_->Forward(ptrs);
+  absl::StatusOr<TowerOutput> out = tower_->Forward(ptrs);
+  if (out.ok()) images_run_ += static_cast<int64_t>(images.size());
+  return out;
 }
 
 absl::StatusOr<TowerOutput> ImageEncoder::EncodeDataParallel(
@@ -197,6 +199,7 @@ absl::StatusOr<TowerOutput> ImageEncoder::EncodeDataParallel(
   }
   TPS_RETURN_IF_ERROR(gather_rows(all, ids, out.embeddings));
   TPS_RETURN_IF_ERROR(backend.Synchronize());
+  images_run_ += static_cast<int64_t>(mine.size());
   return out;
 }
 

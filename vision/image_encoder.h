@@ -60,6 +60,10 @@ class ImageEncoder {
   absl::StatusOr<TowerOutput> Encode(absl::Span<const std::string_view> images);
 
   TowerParallelism parallelism() const { return parallelism_; }
+  // Images this rank has run through its tower since creation: every image of every call in
+  // tensor-parallel mode (each rank runs its shard on all of them), only its own in data-parallel
+  // mode. Successful calls only.
+  int64_t images_run() const { return images_run_; }
   const ImageEncoderOptions& options() const { return options_; }
   VisionTower& tower() { return *tower_; }
 
@@ -72,6 +76,7 @@ class ImageEncoder {
   ImageEncoderOptions options_;
   TowerParallelism parallelism_;
   comm::Communicator* comm_ = nullptr;
+  int64_t images_run_ = 0;
 };
 
 // Data-parallel assignment: rank of each image, balancing token counts (largest image first to

@@ -1,6 +1,7 @@
 #include "worker/group_setup.h"
 
 #include "absl/strings/str_cat.h"
+#include "ops/base/status_macros.h"
 
 namespace tpserve::worker {
 
@@ -17,6 +18,7 @@ cluster::v1::GroupSetup MakeGroupSetup(const std::string& model_dir, int tp_size
   s.set_kv_block_size(o.kv_block_size);
   s.set_kv_dtype(!o.kv_dtype.has_value() ? "" : *o.kv_dtype == DType::kF32 ? "f32" : "bf16");
   s.set_delta_net_chunk_size(o.delta_net_chunk_size);
+  s.set_vision_parallelism(std::string(shard::VisionParallelismName(o.vision_parallelism)));
   return s;
 }
 
@@ -40,6 +42,9 @@ absl::StatusOr<shard::ModelOptions> ModelOptionsFromSetup(const cluster::v1::Gro
   } else if (!s.kv_dtype().empty()) {
     return absl::InvalidArgumentError(absl::StrCat("group setup: kv_dtype '", s.kv_dtype(), "'"));
   }
+  TPS_ASSIGN_OR_RETURN(o.vision_parallelism,
+                       shard::ParseVisionParallelism(s.vision_parallelism(),
+                                                     "group setup: vision_parallelism"));
   if (o.max_slots <= 0 || o.max_context <= 0 || o.max_tokens_per_step <= 0 || o.kv_block_size <= 0) {
     return absl::InvalidArgumentError("group setup: sizes must be > 0");
   }

@@ -42,6 +42,7 @@ void ServiceFollower::PublishMemory() {
   if (metrics_ == nullptr || loaded_.model == nullptr) return;
   shard::SequenceMemory& m = loaded_.model->memory();
   metrics_->SetMemory(m.slots_in_use(), m.config().max_slots, m.blocks_in_use(), m.num_blocks());
+  metrics_->SetVision(VisionUsageOf(*loaded_.model));
 }
 
 void ServiceFollower::ReleaseAllSlots() {

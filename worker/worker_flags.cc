@@ -29,6 +29,9 @@ const char kWorkerUsage[] =
     "  --max-slots N                 concurrent sequences (default 8)\n"
     "  --max-context N               tokens per sequence (default 4096)\n"
     "  --kv-dtype f32|bf16           KV cache dtype (default: the checkpoint's)\n"
+    "  --vision-parallelism auto|tensor|data  the vision tower across the group: split by heads\n"
+    "                                (tensor) or whole on every rank with images spread (data);\n"
+    "                                auto = tensor when the heads divide (default auto)\n"
     "  --max-tokens-per-step N       tokens per step: decodes first, then prompt chunks (default 256)\n"
     "  --kv-blocks N                 KV pool in blocks of 16 tokens (default 0: every slot at\n"
     "                                the full context)\n"
@@ -67,7 +70,7 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   static const std::set<std::string> kKnown = {
       "coordinator", "model", "model-name", "group", "rank", "world-size", "listen",
       "metrics-listen", "threads", "transport", "max-slots", "max-context", "kv-dtype",
-      "max-tokens-per-step", "kv-blocks", "collective-timeout-ms", "drain-timeout-ms",
+      "vision-parallelism", "max-tokens-per-step", "kv-blocks", "collective-timeout-ms", "drain-timeout-ms",
       "join-token-file", "cluster-tls-ca", "port-file"};
   ParsedWorkerFlags out;
   std::map<std::string, std::string> values;
@@ -150,6 +153,10 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   } else if (!kv.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--kv-dtype must be f32 or bf16, got '", kv, "'"));
   }
+  auto vision = shard::ParseVisionParallelism(str("vision-parallelism", "auto"),
+                                              "--vision-parallelism");
+  if (!vision.ok()) return vision.status();
+  o.model.vision_parallelism = *vision;
   auto collective = Int(values, "collective-timeout-ms", 30000, 1, int64_t{1} << 40);
   if (!collective.ok()) return collective.status();
   o.collective_timeout = absl::Milliseconds(*collective);

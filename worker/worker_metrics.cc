@@ -1,5 +1,7 @@
 #include "worker/worker_metrics.h"
 
+#include <string_view>
+
 namespace tpserve::worker {
 
 WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
@@ -71,7 +73,27 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
                      .Help("Times this rank's tensor-parallel group was formed (re-formations included).")
                      .Register(registry)
                      .Add({});
+  vision_images_ = &prometheus::BuildCounter()
+                        .Name("tpserve_vision_images_encoded_total")
+                        .Help("Images this rank ran through its vision tower (all of them with a "
+                              "tensor-parallel tower, its own share with a data-parallel one).")
+                        .Register(registry)
+                        .Add({});
+  vision_info_ = &prometheus::BuildGauge()
+                      .Name("tpserve_vision_tower_info")
+                      .Help("1 for how this rank runs the vision tower: tensor (split across "
+                            "the group), data (whole, images spread) or none.")
+                      .Register(registry);
   SetState(WorkerState::kLoading);
+}
+
+void WorkerMetrics::SetVision(const VisionUsage& usage) {
+  for (const char* mode : {"tensor", "data", "none"}) {
+    vision_info_->Add({{"parallelism", mode}}).Set(std::string_view(mode) == usage.parallelism ? 1 : 0);
+  }
+  const int64_t seen = vision_images_seen_.exchange(usage.images_run);
+  const int64_t delta = usage.images_run >= seen ? usage.images_run - seen : usage.images_run;
+  if (delta > 0) vision_images_->Increment(static_cast<double>(delta));
 }
 
 void WorkerMetrics::ObserveStep(StepPhase phase, double seconds) {

@@ -11,11 +11,16 @@
 //   tpserve_recurrent_state_slots_in_use / tpserve_recurrent_state_slots_capacity gauges
 //   tpserve_worker_state{state="loading|ready|failed"}          gauge      1 for the current state
 //   tpserve_worker_group_formations_total                       counter    (re-)formations done
+//   tpserve_vision_images_encoded_total                         counter    images this rank ran
+//       through its vision tower (all of them with a tensor-parallel tower, its own share with
+//       a data-parallel one)
+//   tpserve_vision_tower_info{parallelism="tensor|data|none"}   gauge      1 for the tower's mode
 //
 // Thread-safety: every method may be called from any thread (prometheus-cpp metrics are atomic).
 #ifndef TPSERVE_WORKER_WORKER_METRICS_H_
 #define TPSERVE_WORKER_WORKER_METRICS_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "prometheus/counter.h"
@@ -23,6 +28,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "worker/scheduler/build_step_plan.h"
+#include "worker/scheduler/step_engine.h"
 #include "worker/worker_status.h"
 
 namespace tpserve::worker {
@@ -39,6 +45,9 @@ class WorkerMetrics {
                  int64_t blocks_total);
   void SetState(WorkerState state);
   void AddFormation();
+  // From the model after each step: sets the info gauge and advances the images counter by what
+  // the encoder ran since the last call (a reloaded model starts again from 0).
+  void SetVision(const VisionUsage& usage);
 
  private:
   prometheus::Histogram* step_prefill_;
@@ -47,6 +56,9 @@ class WorkerMetrics {
   prometheus::Counter* steps_;
   prometheus::Counter* collective_seconds_;
   prometheus::Counter* generated_tokens_;
+  prometheus::Counter* vision_images_;
+  prometheus::Family<prometheus::Gauge>* vision_info_;
+  std::atomic<int64_t> vision_images_seen_{0};
   prometheus::Gauge* running_;
   prometheus::Gauge* waiting_;
   prometheus::Gauge* blocks_in_use_;

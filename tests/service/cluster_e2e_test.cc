@@ -26,6 +26,7 @@ namespace tpserve::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::tpserve::testing::IsOkAndHolds;
 
 v1::ChatRequest Request(const std::string& text, int max_tokens) {
   v1::ChatRequest r;
@@ -130,6 +131,62 @@ TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
   corrupt.mutable_messages(0)->add_content()->mutable_image()->set_data("\x89PNG\r\n\x1a\nnot really");
   EXPECT_THAT(RunChat(*cluster->Client(), corrupt).status, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_OK(RunChat(*cluster->Client(), Request("still serving", 4)).status);
+  // Tensor parallel: both ranks ran their shard of the tower on all three images.
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_OK_AND_ASSIGN(std::string text, ScrapeMetrics(cluster->worker_metrics(0, rank)));
+    EXPECT_THAT(MetricValue(text, "tpserve_vision_tower_info", {"parallelism=\"tensor\""}),
+                IsOkAndHolds(1.0))
+        << "rank " << rank;
+    EXPECT_THAT(MetricValue(text, "tpserve_vision_images_encoded_total"), IsOkAndHolds(3.0))
+        << "rank " << rank;
+  }
+}
+
+// The data-parallel switch: each rank of a TP=2 group holds the whole tower and runs its share of
+// the images; the embeddings are gathered and the tokens are still those of one process. The
+// ranks' metrics show the mode and that the two images were split one per rank.
+TEST(ClusterE2eTest, ADataParallelVisionTowerSpreadsImagesAcrossRanksAndGivesTheSameTokens) {
+  ASSERT_OK_AND_ASSIGN(auto cluster,
+                       Cluster::Start({.tp = 2,
+                                       .replicas = 1,
+                                       .worker_args = {"--vision-parallelism", "data"}}));
+  ASSERT_OK(cluster->WaitReady(1));
+  const std::vector<std::string> files = {
+      SourceDir() + "/tests/golden/tiny_vision/images/photo_500x300.jpg",
+      SourceDir() + "/tests/golden/tiny_vision/images/tall_37x311_rgba.png"};
+  v1::ChatRequest r = Request("Compare the two pictures.", 12);
+  v1::Message* user = r.mutable_messages(0);
+  v1::ContentPart text = user->content(0);
+  user->clear_content();
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    ASSERT_TRUE(in) << file;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    user->add_content()->mutable_image()->set_data(ss.str());
+  }
+  *user->add_content() = text;
+  ChatResult res = RunChat(*cluster->Client(), r);
+  ASSERT_OK(res.status);
+  ASSERT_OK_AND_ASSIGN(
+      std::string out,
+      RunTpserve(absl::StrCat("generate --model ", TinyModelDir(),
+                              " --prompt 'Compare the two pictures.' --chat --no-think --image ",
+                              files[0], " --image ", files[1], " --max-tokens 12 --json")));
+  const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), res.tokens);
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_OK_AND_ASSIGN(std::string exposition, ScrapeMetrics(cluster->worker_metrics(0, rank)));
+    EXPECT_THAT(MetricValue(exposition, "tpserve_vision_tower_info", {"parallelism=\"data\""}),
+                IsOkAndHolds(1.0))
+        << "rank " << rank;
+    EXPECT_THAT(MetricValue(exposition, "tpserve_vision_tower_info", {"parallelism=\"tensor\""}),
+                IsOkAndHolds(0.0))
+        << "rank " << rank;
+    EXPECT_THAT(MetricValue(exposition, "tpserve_vision_images_encoded_total"), IsOkAndHolds(1.0))
+        << "rank " << rank;
+  }
 }
 
 TEST(ClusterE2eTest, ConcurrentStreamsOnTwoReplicasAllFinishExactlyOnce) {

@@ -38,6 +38,15 @@ MATCHER_P(StatusIs, code, "") {
   return true;
 }
 
+// IsOkAndHolds(value_matcher): matches an OK StatusOr whose value matches.
+MATCHER_P(IsOkAndHolds, value_matcher, "") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status().ToString();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
 }  // namespace tpserve::testing
 
 #define TPS_TESTING_CONCAT_INNER_(a, b) a##b

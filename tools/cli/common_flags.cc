@@ -44,6 +44,9 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
   } else if (!kv.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--kv-dtype must be f32 or bf16, got '", kv, "'"));
   }
+  TPS_ASSIGN_OR_RETURN(f.options.vision_parallelism,
+                       shard::ParseVisionParallelism(args.String("vision-parallelism", "auto"),
+                                                     "--vision-parallelism"));
   return f;
 }
 

@@ -47,6 +47,7 @@ constexpr char kUpHelp[] =
     "  --threads T              CPU threads per rank (default: cores / (N x R), at least 1)\n"
     "  --max-slots N --max-context N   per replica (worker defaults otherwise)\n"
     "  --transport shm|gloo     collectives inside a replica (default shm)\n"
+    "  --vision-parallelism auto|tensor|data  the vision tower inside a replica (default auto)\n"
     "  --random-preset P        shape of the random stand-in (default 0.8b; tiny for tests)\n"
     "  --ready-file FILE        write {\"address\":...,\"model\":...} once ready\n"
     "  --log-dir DIR            process logs (default: a fresh temporary directory)\n"
@@ -152,7 +153,7 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
                              {"model", "model-name", "tp", "replicas", "port", "threads",
                               "max-slots", "max-context", "transport", "random-preset",
                               "ready-file", "log-dir", "api-token-file", "join-token-file",
-                              "startup-timeout-s"},
+                              "startup-timeout-s", "vision-parallelism"},
                              {"help"}));
   if (args.Bool("help")) {
     std::fputs(kUpHelp, stdout);
@@ -225,7 +226,8 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
             std::to_string(tp), "--threads", std::to_string(threads), "--transport",
             args.String("transport", "shm"), "--port-file",
             absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".ports")};
-        for (const char* f : {"max-slots", "max-context", "join-token-file"}) {
+        for (const char* f :
+             {"max-slots", "max-context", "join-token-file", "vision-parallelism"}) {
           if (args.Has(f)) {
             wargs.push_back(absl::StrCat("--", f));
             wargs.push_back(args.String(f, ""));

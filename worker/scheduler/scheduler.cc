@@ -96,6 +96,7 @@ void Scheduler::PublishLoad(const BatchState& state, const StepEngine& engine) {
     metrics_->SetSequences(running, waiting);
     metrics_->SetMemory(memory.slots_in_use, limits.max_slots, memory.blocks_in_use,
                         limits.num_kv_blocks);
+    metrics_->SetVision(engine.vision_usage());
   }
 }
 
@@ -197,6 +198,7 @@ absl::Status Scheduler::Serve(StepEngine& engine, const std::function<absl::Stat
       const double c = engine.collective_seconds();
       metrics_->AddCollectiveSeconds(c - collective);
       collective = c;
+      metrics_->SetVision(engine.vision_usage());
     }
     PublishLoad(state, engine);
   }

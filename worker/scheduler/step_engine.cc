@@ -18,6 +18,16 @@ EngineLimits LimitsOf(shard::Qwen35Model& model) {
   return l;
 }
 
+VisionUsage VisionUsageOf(shard::Qwen35Model& model) {
+  VisionUsage u;
+  const vision::ImageEncoder* encoder = model.image_encoder();
+  if (encoder == nullptr) return u;
+  u.parallelism =
+      encoder->parallelism() == vision::TowerParallelism::kDataParallel ? "data" : "tensor";
+  u.images_run = encoder->images_run();
+  return u;
+}
+
 RunnerStepEngine::RunnerStepEngine(shard::StepRunner& runner,
                                    std::function<double()> collective_seconds)
     : runner_(runner),

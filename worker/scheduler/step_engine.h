@@ -34,6 +34,15 @@ struct EngineLimits {
   int64_t BlocksFor(int64_t tokens) const { return (tokens + kv_block_size - 1) / kv_block_size; }
 };
 
+// The vision tower of a replica, as this rank runs it.
+struct VisionUsage {
+  const char* parallelism = "none";  // "tensor", "data" or "none" (no tower)
+  int64_t images_run = 0;            // vision::ImageEncoder::images_run()
+};
+
+// The vision usage of a loaded model on this rank.
+VisionUsage VisionUsageOf(shard::Qwen35Model& model);
+
 struct MemoryUsage {
   int32_t slots_in_use = 0;
   int64_t blocks_in_use = 0;
@@ -50,6 +59,7 @@ class StepEngine {
   virtual MemoryUsage memory_usage() const = 0;
   // Seconds spent in collectives since the engine started (0 for a single rank).
   virtual double collective_seconds() const { return 0.0; }
+  virtual VisionUsage vision_usage() const { return {}; }
 };
 
 // A StepEngine over a StepRunner. `collective_seconds` (may be empty) reports the group's
@@ -65,6 +75,7 @@ class RunnerStepEngine final : public StepEngine {
   double collective_seconds() const override {
     return collective_seconds_ ? collective_seconds_() : 0.0;
   }
+  VisionUsage vision_usage() const override { return VisionUsageOf(runner_.model()); }
 
  private:
   shard::StepRunner& runner_;

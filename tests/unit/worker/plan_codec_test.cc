@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/group_setup.h"
 
 namespace tpserve::worker {
 namespace {
@@ -70,6 +71,41 @@ TEST(PlanCodecTest, MismatchedPositionsAreRefused) {
   s->add_token_ids(2);
   s->add_positions();
   EXPECT_THAT(DecodePlan(wire), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Every rank builds its shard from the leader's GroupSetup: the options it carries, the vision
+// tower's mode included, must come back unchanged after the wire.
+TEST(PlanCodecTest, GroupSetupCarriesTheModelOptions) {
+  for (shard::VisionParallelism mode :
+       {shard::VisionParallelism::kAuto, shard::VisionParallelism::kTensorParallel,
+        shard::VisionParallelism::kDataParallel}) {
+    shard::ModelOptions o;
+    o.max_slots = 5;
+    o.max_context = 1234;
+    o.max_tokens_per_step = 77;
+    o.kv_block_size = 32;
+    o.kv_dtype = DType::kBF16;
+    o.delta_net_chunk_size = 16;
+    o.vision_parallelism = mode;
+    std::string bytes;
+    ASSERT_TRUE(MakeGroupSetup("/m", 2, o).SerializeToString(&bytes));
+    cluster::v1::GroupSetup wire;
+    ASSERT_TRUE(wire.ParseFromString(bytes));
+    EXPECT_EQ(wire.tp_size(), 2);
+    ASSERT_OK_AND_ASSIGN(shard::ModelOptions back, ModelOptionsFromSetup(wire));
+    EXPECT_EQ(back.max_slots, 5);
+    EXPECT_EQ(back.max_context, 1234);
+    EXPECT_EQ(back.max_tokens_per_step, 77);
+    EXPECT_EQ(back.kv_block_size, 32);
+    EXPECT_EQ(back.kv_dtype, DType::kBF16);
+    EXPECT_EQ(back.delta_net_chunk_size, 16);
+    EXPECT_EQ(back.vision_parallelism, mode);
+  }
+  cluster::v1::GroupSetup bad = MakeGroupSetup("/m", 2, shard::ModelOptions());
+  bad.set_vision_parallelism("pipeline");
+  EXPECT_THAT(ModelOptionsFromSetup(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("group setup: vision_parallelism")));
 }
 
 // The step protocol's schema is pinned: changing step.proto without bumping

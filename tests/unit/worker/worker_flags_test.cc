@@ -18,7 +18,8 @@ TEST(WorkerFlagsTest, TheContractFlagsParse) {
                         "--group", "g1", "--rank", "1", "--world-size", "2", "--listen",
                         "0.0.0.0:7000", "--metrics-listen", "0.0.0.0:7001", "--threads", "4",
                         "--transport", "gloo", "--max-slots", "16", "--max-context", "8192",
-                        "--kv-dtype", "bf16", "--port-file", "/tmp/p.json"}));
+                        "--kv-dtype", "bf16", "--vision-parallelism", "data", "--port-file",
+                        "/tmp/p.json"}));
   const WorkerOptions& o = f.options;
   EXPECT_EQ(o.coordinator, "10.0.0.1:50052");
   EXPECT_EQ(o.model_dir, "/m/qwen");
@@ -34,6 +35,7 @@ TEST(WorkerFlagsTest, TheContractFlagsParse) {
   EXPECT_EQ(o.model.max_slots, 16);
   EXPECT_EQ(o.model.max_context, 8192);
   EXPECT_EQ(o.model.kv_dtype, DType::kBF16);
+  EXPECT_EQ(o.model.vision_parallelism, shard::VisionParallelism::kDataParallel);
   EXPECT_EQ(o.port_file, "/tmp/p.json");
   EXPECT_EQ(o.scheduler.token_budget, 256);
 }
@@ -42,6 +44,7 @@ TEST(WorkerFlagsTest, WithoutAnAssignmentTheCoordinatorPlaces) {
   ASSERT_OK_AND_ASSIGN(ParsedWorkerFlags f, ParseWorkerFlags({"--coordinator", "c:1"}));
   EXPECT_FALSE(f.options.assigned);
   EXPECT_EQ(f.options.listen, "127.0.0.1:0");
+  EXPECT_EQ(f.options.model.vision_parallelism, shard::VisionParallelism::kAuto);
 }
 
 TEST(WorkerFlagsTest, MistakesAreNamed) {
@@ -52,6 +55,9 @@ TEST(WorkerFlagsTest, MistakesAreNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--rank")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--transport", "nccl"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--transport")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--vision-parallelism", "pipeline"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--vision-parallelism must be auto, tensor or data, got 'pipeline'")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--max-slots", "x"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max-slots")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--max-slots", "32", "--max-tokens-per-step", "16"}),
