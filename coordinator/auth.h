@@ -1,5 +1,5 @@
-// Who may call: TLS credentials for the two gRPC ports, the client API's bearer token and the
-// cluster's join token.
+// Who may call the client API: its bearer token. (TLS credentials and the cluster's join token
+// are in proto/cluster_credentials.h and proto/cluster_token.h, shared with the workers.)
 //
 // The bearer token is checked by the chat service itself at the start of every Chat and
 // ListModels call (metadata "authorization: Bearer <token>"), so it holds with TLS and without;
@@ -20,18 +20,6 @@
 
 namespace tpserve::coordinator {
 
-// True when a == b, in time that depends only on the lengths.
-bool ConstantTimeEquals(std::string_view a, std::string_view b);
-
-// The token in `path` with surrounding white space removed. NotFound / InvalidArgument (empty
-// file) naming the path.
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
-
-// TLS with the PEM certificate chain and key in these files, or insecure when both paths are
-// empty. InvalidArgument when only one is given; NotFound naming an unreadable file.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFromFiles(
-    const std::string& cert_path, const std::string& key_path);
-
 // The client API's bearer-token check. An empty token disables it.
 class BearerTokenCheck {
  public:
@@ -43,9 +31,6 @@ class BearerTokenCheck {
  private:
   std::string token_;
 };
-
-// The cluster's join token, checked in Register. An empty expected token accepts any.
-absl::Status CheckJoinToken(const std::string& expected, const std::string& presented);
 
 }  // namespace tpserve::coordinator
 

@@ -165,8 +165,10 @@ void ChatCall::OnDispatched(absl::StatusOr<RouteTarget> target) {
 void ChatCall::StartLeader(const RouteTarget& target) {
   deps_.metrics.AddPromptTokens(admitted_->model, admitted_->prompt_tokens);
   last_token_ = absl::Now();
+  tpserve::cluster::v1::GenerateRequest request = admitted_->generate;
+  request.set_join_token(deps_.channels.join_token());
   std::shared_ptr<LeaderStream> stream =
-      LeaderStream::Start(deps_.channels.Get(target.leader_address), admitted_->generate,
+      LeaderStream::Start(deps_.channels.Get(target.leader_address), std::move(request),
                           context_->raw_deadline(), shared_from_this());
   bool cancel;
   {

@@ -1,10 +1,11 @@
 #include "coordinator/cluster_service.h"
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "coordinator/auth.h"
+#include "proto/cluster_token.h"
 #include "coordinator/grpc_status.h"
 #include "coordinator/placement.h"
 #include "ops/base/log.h"
@@ -39,6 +40,8 @@ class StoreWaitReactor final : public grpc::ServerUnaryReactor {
   uint64_t id_ = 0;
 };
 
+constexpr std::string_view kReceiver = "this coordinator";
+
 std::string AssignmentString(const cpb::Assignment& a) {
   return absl::StrCat(a.model(), "/", a.group(), " rank ", a.rank(), " of ", a.world_size());
 }
@@ -61,7 +64,7 @@ absl::StatusOr<cpb::RegisterResponse> ClusterService::DoRegister(
         ", this coordinator speaks version ", static_cast<int>(cpb::CLUSTER_PROTOCOL_VERSION),
         "; run the same tpserve release on both"));
   }
-  TPS_RETURN_IF_ERROR(CheckJoinToken(join_token_, request.join_token()));
+  TPS_RETURN_IF_ERROR(cluster::CheckJoinToken(join_token_, request.join_token(), kReceiver));
   if (request.worker_id().empty()) return absl::InvalidArgumentError("worker_id: required");
   if (request.address().empty()) return absl::InvalidArgumentError("address: required");
 
@@ -125,6 +128,11 @@ grpc::ServerUnaryReactor* ClusterService::Heartbeat(grpc::CallbackServerContext*
                                                     const cpb::HeartbeatRequest* request,
                                                     cpb::HeartbeatResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = cluster::CheckJoinToken(join_token_, request->join_token(), kReceiver);
+      !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   const bool known = membership_.Heartbeat(request->worker_id(), request->state(),
                                            request->detail(), request->load());
   response->set_known(known);
@@ -137,6 +145,11 @@ grpc::ServerUnaryReactor* ClusterService::StoreSet(grpc::CallbackServerContext* 
                                                    const cpb::StoreSetRequest* request,
                                                    cpb::StoreSetResponse* /*response*/) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = cluster::CheckJoinToken(join_token_, request->join_token(), kReceiver);
+      !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   reactor->Finish(ToGrpcStatus(store_.Set(request->key(), request->value())));
   return reactor;
 }
@@ -145,6 +158,11 @@ grpc::ServerUnaryReactor* ClusterService::StoreWait(grpc::CallbackServerContext*
                                                     const cpb::StoreWaitRequest* request,
                                                     cpb::StoreWaitResponse* response) {
   auto* reactor = new StoreWaitReactor(store_, response);
+  if (absl::Status s = cluster::CheckJoinToken(join_token_, request->join_token(), kReceiver);
+      !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   if (request->key().empty()) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "key: required"));
     return reactor;

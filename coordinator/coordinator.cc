@@ -37,7 +37,7 @@ Coordinator::Coordinator(const CoordinatorOptions& options, std::unique_ptr<Cata
       membership_(std::make_unique<Membership>(options.heartbeat_interval, clock)),
       router_(std::make_unique<Router>(RouterOptions(options), *membership_, clock, metrics)),
       admission_(std::make_unique<Admission>(*catalogue_, *membership_, image_counter)),
-      channels_(options.leader_credentials),
+      channels_(options.leader_credentials, options.join_token),
       auth_(options.api_token) {
   chat_service_ = std::make_unique<ChatService>(ChatDeps{
       *admission_, *router_, *membership_, *catalogue_, channels_, metrics_, auth_, tracker_});

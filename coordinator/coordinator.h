@@ -53,9 +53,11 @@ struct CoordinatorOptions {
   // Null: insecure.
   std::shared_ptr<grpc::ServerCredentials> client_credentials;
   std::shared_ptr<grpc::ServerCredentials> cluster_credentials;
-  std::shared_ptr<grpc::ChannelCredentials> leader_credentials;
+  std::shared_ptr<grpc::ChannelCredentials> leader_credentials;  // dialing leaders; null: insecure
   std::string api_token;   // empty: no bearer token required
-  std::string join_token;  // empty: any worker may register
+  // The cluster's shared secret: workers present it on every cluster call, and the coordinator
+  // presents it to leaders in Generate. Empty: not checked.
+  std::string join_token;
   absl::Duration heartbeat_interval = absl::Seconds(1);
   int max_queue = 64;
   absl::Duration session_ttl = absl::Minutes(30);

@@ -15,8 +15,11 @@ std::string CoordinatorUsage() {
          "  --catalogue FILE              JSON model catalogue for placing unassigned workers\n"
          "  --tls-cert FILE --tls-key FILE                 TLS on the client API\n"
          "  --cluster-tls-cert FILE --cluster-tls-key FILE TLS on the cluster API\n"
+         "  --cluster-tls-ca FILE         dial the group leaders over TLS, verifying them with\n"
+         "                                this CA (their --cluster-tls-cert)\n"
          "  --api-token-file FILE         clients must send \"authorization: Bearer <token>\"\n"
-         "  --join-token-file FILE        workers must present this token in Register\n"
+         "  --join-token-file FILE        the cluster's shared secret: workers present it on every\n"
+         "                                call, this coordinator presents it to leaders\n"
          "  --heartbeat-interval-ms N     default 1000; lease = 2 x interval\n"
          "  --max-queue N                 waiting requests per model before RESOURCE_EXHAUSTED "
          "(default 64)\n"
@@ -40,6 +43,7 @@ absl::StatusOr<CoordinatorFlags> ParseCoordinatorFlags(const std::vector<std::st
       {"tls-key", &f.tls_key},
       {"cluster-tls-cert", &f.cluster_tls_cert},
       {"cluster-tls-key", &f.cluster_tls_key},
+      {"cluster-tls-ca", &f.cluster_tls_ca},
       {"api-token-file", &f.api_token_file},
       {"join-token-file", &f.join_token_file},
       {"port-file", &f.port_file},

@@ -19,6 +19,7 @@ struct CoordinatorFlags {
   std::string catalogue;
   std::string tls_cert, tls_key;
   std::string cluster_tls_cert, cluster_tls_key;
+  std::string cluster_tls_ca;  // verify the leaders' certificates; dial them over TLS
   std::string api_token_file;
   std::string join_token_file;
   int64_t heartbeat_interval_ms = 1000;

@@ -16,7 +16,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "coordinator/auth.h"
+#include "proto/cluster_credentials.h"
+#include "proto/cluster_token.h"
 #include "coordinator/catalogue.h"
 #include "coordinator/clock.h"
 #include "coordinator/coordinator.h"
@@ -49,14 +50,19 @@ absl::StatusOr<CoordinatorOptions> OptionsFromFlags(const CoordinatorFlags& f) {
   CoordinatorOptions o;
   o.listen = f.listen;
   o.cluster_listen = f.cluster_listen;
-  TPS_ASSIGN_OR_RETURN(o.client_credentials, ServerCredentialsFromFiles(f.tls_cert, f.tls_key));
+  TPS_ASSIGN_OR_RETURN(o.client_credentials,
+                       cluster::ServerCredentialsFromFiles(f.tls_cert, f.tls_key));
   TPS_ASSIGN_OR_RETURN(o.cluster_credentials,
-                       ServerCredentialsFromFiles(f.cluster_tls_cert, f.cluster_tls_key));
+                       cluster::ServerCredentialsFromFiles(f.cluster_tls_cert, f.cluster_tls_key));
+  if (!f.cluster_tls_ca.empty()) {
+    TPS_ASSIGN_OR_RETURN(std::string ca, cluster::ReadPemFile("cluster-tls-ca", f.cluster_tls_ca));
+    o.leader_credentials = cluster::ChannelCredentialsFromCa(ca);
+  }
   if (!f.api_token_file.empty()) {
-    TPS_ASSIGN_OR_RETURN(o.api_token, ReadTokenFile(f.api_token_file));
+    TPS_ASSIGN_OR_RETURN(o.api_token, cluster::ReadTokenFile(f.api_token_file));
   }
   if (!f.join_token_file.empty()) {
-    TPS_ASSIGN_OR_RETURN(o.join_token, ReadTokenFile(f.join_token_file));
+    TPS_ASSIGN_OR_RETURN(o.join_token, cluster::ReadTokenFile(f.join_token_file));
   }
   o.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
   o.max_queue = static_cast<int>(f.max_queue);

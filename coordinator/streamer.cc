@@ -6,9 +6,11 @@ namespace tpserve::coordinator {
 
 namespace cpb = ::tpserve::cluster::v1;
 
-LeaderChannels::LeaderChannels(std::shared_ptr<grpc::ChannelCredentials> credentials)
+LeaderChannels::LeaderChannels(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                               std::string join_token)
     : credentials_(credentials != nullptr ? std::move(credentials)
-                                          : grpc::InsecureChannelCredentials()) {}
+                                          : grpc::InsecureChannelCredentials()),
+      join_token_(std::move(join_token)) {}
 
 std::shared_ptr<grpc::Channel> LeaderChannels::Get(const std::string& address) {
   absl::MutexLock lock(&mu_);

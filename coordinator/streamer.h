@@ -2,7 +2,7 @@
 //
 // LeaderChannels keeps one gRPC channel per leader address (created on first use, with the
 // configured credentials: insecure unless TLS credentials are given), shared by all streams to
-// that leader.
+// that leader, and the cluster's join token that each Generate presents.
 //
 // LeaderStream is one Generate call, driven by gRPC's callback API (no thread is held while it
 // waits). It forwards the client's deadline, reads messages one at a time and hands each to its
@@ -33,12 +33,15 @@ namespace tpserve::coordinator {
 
 class LeaderChannels {
  public:
-  // Null credentials: insecure.
-  explicit LeaderChannels(std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+  // Null credentials: insecure. `join_token` (may be empty) is presented in every Generate.
+  explicit LeaderChannels(std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr,
+                          std::string join_token = "");
   std::shared_ptr<grpc::Channel> Get(const std::string& address);
+  const std::string& join_token() const { return join_token_; }
 
  private:
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const std::string join_token_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
 };

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
+#include "proto/cluster_token.h"
 
 namespace tpserve::worker {
 
@@ -34,6 +35,12 @@ absl::Status FollowerSet::AcceptAll(ControlServer& server, const cluster::v1::Gr
       continue;
     }
     const cluster::v1::FollowerHello& h = hello->hello();
+    if (absl::Status token = cluster::CheckJoinToken(join_token_, h.join_token(), "this leader");
+        hello->has_hello() && !token.ok()) {
+      TPS_LOG(kWarning) << "refused a follower claiming rank " << h.rank() << ": "
+                        << token.message();
+      continue;
+    }
     if (!hello->has_hello() || h.protocol_version() != cluster::v1::STEP_PROTOCOL_VERSION ||
         h.rank() < 1 || h.rank() >= world || conns_[static_cast<size_t>(h.rank() - 1)] != nullptr) {
       TPS_LOG(kWarning) << "refused a follower: " << hello->ShortDebugString() << " (this leader: "

@@ -22,12 +22,16 @@ namespace tpserve::worker {
 
 class FollowerSet {
  public:
-  explicit FollowerSet(int world_size) : conns_(static_cast<size_t>(world_size > 1 ? world_size - 1 : 0)) {}
+  // `join_token` (may be empty: not checked): the cluster's token each hello must carry.
+  explicit FollowerSet(int world_size, std::string join_token = "")
+      : join_token_(std::move(join_token)),
+        conns_(static_cast<size_t>(world_size > 1 ? world_size - 1 : 0)) {}
 
   // Accepts connections on `server` until every rank 1..world_size-1 has said hello; each gets
   // `setup` at once. `check` (may be empty) runs between accept attempts; its error ends the wait.
-  // A hello with another protocol version, an out-of-range rank or a rank already connected is
-  // answered by closing that connection (logged), and the wait goes on.
+  // A hello with another protocol version, without the join token, with an out-of-range rank or
+  // a rank already connected is answered by closing that connection (logged), and the wait goes
+  // on.
   absl::Status AcceptAll(ControlServer& server, const cluster::v1::GroupSetup& setup,
                          absl::Time deadline, const std::function<absl::Status()>& check);
   // Waits for every follower's FollowerReady; Unavailable naming the rank that failed to load.
@@ -45,6 +49,7 @@ class FollowerSet {
   int connected() const;
 
  private:
+  std::string join_token_;
   std::vector<std::unique_ptr<ControlConnection>> conns_;  // [rank - 1]
 };
 

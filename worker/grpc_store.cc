@@ -30,6 +30,7 @@ absl::Status GrpcStore::Set(std::string_view key, std::string_view value) {
   cluster::v1::StoreSetRequest request;
   request.set_key(std::string(key));
   request.set_value(std::string(value));
+  request.set_join_token(options_.join_token);
   const absl::Time give_up = absl::Now() + options_.set_timeout;
   absl::Duration backoff = absl::Milliseconds(20);
   for (;;) {
@@ -49,6 +50,7 @@ absl::Status GrpcStore::Set(std::string_view key, std::string_view value) {
 absl::StatusOr<std::string> GrpcStore::Wait(std::string_view key, absl::Duration timeout) {
   cluster::v1::StoreWaitRequest request;
   request.set_key(std::string(key));
+  request.set_join_token(options_.join_token);
   const absl::Time give_up = absl::Now() + timeout;
   absl::Duration backoff = absl::Milliseconds(20);
   grpc::Status last;

@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
+#include "proto/cluster_token.h"
 #include "shard/prompt_images.h"
 #include "worker/grpc_status.h"
 
@@ -53,11 +54,12 @@ class GenerateStream final : public grpc::ServerWriteReactor<GenerateResponse> {
 
   // gRPC calls OnCancel for a call cancelled before or after this point (a passed deadline
   // included), so the constructor needs no check of its own.
+  // `admitted`: the caller's checks (the join token); an error ends the call at once.
   GenerateStream(Scheduler& scheduler, const cluster::v1::GenerateRequest& request,
-                 const ImageSettings* images)
+                 const ImageSettings* images, const absl::Status& admitted)
       : scheduler_(scheduler), sink_(std::make_shared<Sink>(this)) {
     GenerateParams params = GenerateParamsFromProto(request);
-    absl::Status attached = AttachImages(request, images, params);
+    absl::Status attached = admitted.ok() ? AttachImages(request, images, params) : admitted;
     absl::StatusOr<uint64_t> id =
         attached.ok() ? scheduler_.Submit(std::move(params), sink_) : absl::StatusOr<uint64_t>(attached);
     if (!id.ok()) {
@@ -252,13 +254,17 @@ absl::Status AttachImages(const cluster::v1::GenerateRequest& request,
 
 grpc::ServerWriteReactor<GenerateResponse>* LeaderService::Generate(
     grpc::CallbackServerContext* context, const cluster::v1::GenerateRequest* request) {
-  (void)context;
   std::shared_ptr<const ImageSettings> images;
   {
     absl::MutexLock lock(&mu_);
     images = images_;
   }
-  return new GenerateStream(scheduler_, *request, images.get());
+  absl::Status admitted =
+      cluster::CheckJoinToken(join_token_, request->join_token(), "this leader");
+  if (!admitted.ok()) {
+    TPS_LOG(kWarning) << "refused Generate from " << context->peer() << ": " << admitted.message();
+  }
+  return new GenerateStream(scheduler_, *request, images.get(), admitted);
 }
 
 }  // namespace tpserve::worker

@@ -3,7 +3,8 @@
 // updates are streamed back as GenerateResponses (sampled ids + step timing), ending with
 // done: true and the finish reason. Callback API: no thread is held per stream.
 //
-// Status codes: INVALID_ARGUMENT for a bad request (naming the field), RESOURCE_EXHAUSTED when the
+// Status codes: UNAUTHENTICATED without the cluster's join token (when one is set),
+// INVALID_ARGUMENT for a bad request (naming the field), RESOURCE_EXHAUSTED when the
 // sequence can never fit the replica's KV pool, FAILED_PRECONDITION while the replica loads,
 // UNAVAILABLE when the group is broken, re-forming or shutting down (also for streams in flight
 // when the group fails). A cancelled call or an expired deadline cancels the sequence: its slot is
@@ -45,7 +46,9 @@ absl::Status AttachImages(const cluster::v1::GenerateRequest& request,
 
 class LeaderService final : public cluster::v1::Leader::CallbackService {
  public:
-  explicit LeaderService(Scheduler& scheduler) : scheduler_(scheduler) {}
+  // `join_token` (may be empty: not checked): the cluster's token each Generate must carry.
+  explicit LeaderService(Scheduler& scheduler, std::string join_token = "")
+      : scheduler_(scheduler), join_token_(std::move(join_token)) {}
 
   // Set once the replica's model is loaded, when it has a vision tower.
   void SetImageSettings(const ImageSettings& settings) {
@@ -58,6 +61,7 @@ class LeaderService final : public cluster::v1::Leader::CallbackService {
 
  private:
   Scheduler& scheduler_;
+  const std::string join_token_;
   absl::Mutex mu_;
   std::shared_ptr<const ImageSettings> images_ ABSL_GUARDED_BY(mu_);
 };

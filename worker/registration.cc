@@ -102,6 +102,7 @@ absl::StatusOr<cluster::v1::Assignment> Registration::Register(
 absl::Status Registration::SendHeartbeat(const HeartbeatReport& report, bool* known) {
   cluster::v1::HeartbeatRequest request;
   request.set_worker_id(options_.worker_id);
+  request.set_join_token(options_.join_token);
   request.set_state(report.state);
   request.set_detail(report.detail);
   if (report.load.has_value()) *request.mutable_load() = *report.load;

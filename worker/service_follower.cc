@@ -87,6 +87,7 @@ absl::Status ServiceFollower::JoinOnce(const std::function<bool()>& stop) {
   cluster::v1::ControlMessage hello;
   hello.mutable_hello()->set_protocol_version(cluster::v1::STEP_PROTOCOL_VERSION);
   hello.mutable_hello()->set_rank(options_.rank);
+  hello.mutable_hello()->set_join_token(options_.join_token);
   TPS_RETURN_IF_ERROR(conn->Send(hello));
   // The setup comes once every rank has connected, which may take a while.
   while (!conn->WaitReadable(absl::Milliseconds(100))) {

@@ -39,6 +39,7 @@ struct ServiceFollowerOptions {
   // publishes a new one).
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration setup_timeout = absl::Seconds(60);   // hello → setup
+  std::string join_token;  // presented in the hello
 };
 
 class ServiceFollower {

@@ -43,6 +43,7 @@ struct ServiceGroupOptions {
   std::string store_prefix;                // "group/<model>/<group>"
   GroupCommOptions comm;
   absl::Duration ready_timeout = absl::Minutes(10);  // followers loading their shards
+  std::string join_token;  // followers' hellos must carry it (empty: not checked)
 };
 
 class ServiceGroupLeader final : public shard::StepRunner {
@@ -73,7 +74,7 @@ class ServiceGroupLeader final : public shard::StepRunner {
 
  private:
   ServiceGroupLeader(const ServiceGroupOptions& options, comm::Store& store)
-      : options_(options), store_(store), followers_(options.world_size) {}
+      : options_(options), store_(store), followers_(options.world_size, options.join_token) {}
   absl::Status WarmUp();
 
   ServiceGroupOptions options_;

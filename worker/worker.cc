@@ -17,6 +17,7 @@
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
+#include "proto/cluster_credentials.h"
 #include "worker/coordinator_channel.h"
 #include "worker/scheduler/step_engine.h"
 #include "worker/service_follower.h"
@@ -82,7 +83,7 @@ Worker::Worker(WorkerOptions options, WorkerMetrics* metrics)
       absl::StrCat("worker ", worker_id_),
       [this](const WorkerStatus::Snapshot& s) { OnStatusChange(s); });
   scheduler_ = std::make_unique<Scheduler>(options_.scheduler, metrics_);
-  leader_service_ = std::make_unique<LeaderService>(*scheduler_);
+  leader_service_ = std::make_unique<LeaderService>(*scheduler_, options_.join_token);
 }
 
 Worker::~Worker() {
@@ -104,8 +105,10 @@ void Worker::OnStatusChange(const WorkerStatus::Snapshot& s) {
 
 absl::Status Worker::StartServer() {
   grpc::EnableDefaultHealthCheckService(true);
+  TPS_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                       cluster::ServerCredentialsFromFiles(options_.tls_cert, options_.tls_key));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.AddListeningPort(options_.listen, credentials, &grpc_port_);
   builder.RegisterService(leader_service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
@@ -161,7 +164,7 @@ absl::Status Worker::Run() {
   TPS_RETURN_IF_ERROR(WritePortFile());
 
   std::shared_ptr<grpc::Channel> channel = MakeCoordinatorChannel(options_.coordinator, options_.tls_ca_pem);
-  store_ = std::make_unique<GrpcStore>(channel);
+  store_ = std::make_unique<GrpcStore>(channel, GrpcStoreOptions{.join_token = options_.join_token});
   RegistrationOptions ro;
   ro.worker_id = worker_id_;
   ro.address = address_;
@@ -233,6 +236,7 @@ absl::Status Worker::RunLeader(const cluster::v1::Assignment& assignment,
   go.comm.transport = options_.transport;
   go.comm.gloo_hostname = host_;
   go.comm.collective_timeout = options_.collective_timeout;
+  go.join_token = options_.join_token;
   status_->Set(WorkerState::kLoading, absl::StrCat("loading the shard of ", model_dir));
   absl::StatusOr<std::unique_ptr<ServiceGroupLeader>> created =
       ServiceGroupLeader::Create(go, *store_, *backend_);
@@ -303,6 +307,7 @@ absl::Status Worker::RunFollower(const cluster::v1::Assignment& assignment,
   fo.comm.transport = options_.transport;
   fo.comm.gloo_hostname = host_;
   fo.comm.collective_timeout = options_.collective_timeout;
+  fo.join_token = options_.join_token;
   ServiceFollower follower(fo, *store_, *backend_, *status_, metrics_);
   return follower.Run([this] { return stopping(); });
 }

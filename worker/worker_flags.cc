@@ -38,8 +38,12 @@ const char kWorkerUsage[] =
     "  --collective-timeout-ms N     a collective waiting longer fails the group (default 30000)\n"
     "  --drain-timeout-ms N          on SIGTERM, streams still running after this end\n"
     "                                UNAVAILABLE (default 30000)\n"
-    "  --join-token-file FILE        presented in Register\n"
+    "  --join-token-file FILE        the cluster's shared secret, presented on every call to\n"
+    "                                the coordinator; Generate calls and followers must present\n"
+    "                                it to this worker\n"
     "  --cluster-tls-ca FILE         verify the coordinator's cluster TLS certificate\n"
+    "  --cluster-tls-cert FILE --cluster-tls-key FILE   serve this worker's gRPC API (Leader)\n"
+    "                                over TLS (the coordinator then needs --cluster-tls-ca)\n"
     "  --port-file FILE              write {\"grpc\":P,\"metrics\":P} once listening\n";
 
 namespace {
@@ -71,7 +75,7 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
       "coordinator", "model", "model-name", "group", "rank", "world-size", "listen",
       "metrics-listen", "threads", "transport", "max-slots", "max-context", "kv-dtype",
       "vision-parallelism", "max-tokens-per-step", "kv-blocks", "collective-timeout-ms", "drain-timeout-ms",
-      "join-token-file", "cluster-tls-ca", "port-file"};
+      "join-token-file", "cluster-tls-ca", "cluster-tls-cert", "cluster-tls-key", "port-file"};
   ParsedWorkerFlags out;
   std::map<std::string, std::string> values;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -172,6 +176,18 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
     auto ca = ReadFile("cluster-tls-ca", values["cluster-tls-ca"]);
     if (!ca.ok()) return ca.status();
     o.tls_ca_pem = *ca;
+  }
+  o.tls_cert = str("cluster-tls-cert", "");
+  o.tls_key = str("cluster-tls-key", "");
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError("--cluster-tls-cert and --cluster-tls-key go together");
+  }
+  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"cluster-tls-cert", o.tls_cert},
+                                   {"cluster-tls-key", o.tls_key}}) {
+    if (!path.empty()) {
+      auto file = ReadFile(flag, path);
+      if (!file.ok()) return file.status();
+    }
   }
   o.port_file = str("port-file", "");
   return out;

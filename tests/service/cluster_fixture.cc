@@ -99,6 +99,19 @@ absl::StatusOr<std::string> RunTpserve(const std::string& args) {
   return out;
 }
 
+ProcessResult RunBinary(const std::string& binary, const std::string& args, int timeout_s) {
+  ProcessResult r;
+  FILE* p = popen(
+      absl::StrCat("timeout ", timeout_s, " ", Bin(binary), " ", args, " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
 absl::StatusOr<std::string> ScrapeMetrics(const std::string& address) {
   const size_t colon = address.rfind(':');
   int port = 0;
@@ -191,6 +204,7 @@ absl::Status Cluster::StartWorker(int replica, int rank) {
   absl::StatusOr<nlohmann::json> j = WaitForJson(ports, pid, absl::Seconds(30));
   if (!j.ok()) return j.status();
   worker_metrics_ports_[{replica, rank}] = j->value("metrics", 0);
+  worker_grpc_ports_[{replica, rank}] = j->value("grpc", 0);
   return absl::OkStatus();
 }
 
@@ -199,6 +213,10 @@ std::string Cluster::worker_metrics(int replica, int rank) const {
 }
 
 pid_t Cluster::worker_pid(int replica, int rank) const { return workers_.at({replica, rank}); }
+
+std::string Cluster::worker_address(int replica, int rank) const {
+  return absl::StrCat("127.0.0.1:", worker_grpc_ports_.at({replica, rank}));
+}
 
 absl::Status Cluster::WaitReady(int ready, absl::Duration timeout) {
   std::unique_ptr<cli::ChatClient> client = Client();
@@ -218,7 +236,8 @@ absl::Status Cluster::WaitReady(int ready, absl::Duration timeout) {
 std::unique_ptr<cli::ChatClient> Cluster::Client(const std::string& token) const {
   cli::ClientOptions o;
   o.address = client_address();
-  o.token = token;
+  o.token = token.empty() ? options_.client_token : token;
+  o.tls_ca_file = options_.client_tls_ca;
   return std::move(cli::ChatClient::Connect(o)).value();
 }
 

@@ -23,6 +23,14 @@ const std::string& TinyModelDir();
 // Runs `tpserve <args>`; returns stdout (exit status must be 0).
 absl::StatusOr<std::string> RunTpserve(const std::string& args);
 
+// Runs build/bin/`binary` with `args` (one shell-quoted string) to its end, killed after
+// `timeout_s` (exit code 124 then); what it printed on stdout and stderr.
+struct ProcessResult {
+  int exit_code = -1;
+  std::string output;
+};
+ProcessResult RunBinary(const std::string& binary, const std::string& args, int timeout_s);
+
 // GET http://address/metrics.
 absl::StatusOr<std::string> ScrapeMetrics(const std::string& address);
 // The value of the first sample of `name` whose labels contain every `label="value"` given, or
@@ -38,6 +46,10 @@ struct ClusterOptions {
   std::string model_name = "tiny";
   std::vector<std::string> coordinator_args;  // extra flags
   std::vector<std::string> worker_args;
+  // The client API as Client() and WaitReady() call it: TLS verified with this CA file (empty:
+  // plaintext) and this bearer token (empty: none).
+  std::string client_tls_ca;
+  std::string client_token;
 };
 
 class Cluster {
@@ -51,10 +63,15 @@ class Cluster {
   // Metrics address of worker (replica, rank).
   std::string worker_metrics(int replica, int rank) const;
   pid_t worker_pid(int replica, int rank) const;
+  // gRPC address (the Leader service) of worker (replica, rank).
+  std::string worker_address(int replica, int rank) const;
+  // Where the processes' logs are.
+  const std::string& log_dir() const { return dir_; }
   const ClusterOptions& options() const { return options_; }
 
   // Waits until ListModels reports `ready` ready replicas.
   absl::Status WaitReady(int ready, absl::Duration timeout = absl::Seconds(60));
+  // `token` empty: options().client_token.
   std::unique_ptr<cli::ChatClient> Client(const std::string& token = "") const;
 
   // Kills the coordinator (SIGKILL) and starts a new one on the same ports.
@@ -72,6 +89,7 @@ class Cluster {
   int client_port_ = 0, cluster_port_ = 0, metrics_port_ = 0;
   std::map<std::pair<int, int>, pid_t> workers_;
   std::map<std::pair<int, int>, int> worker_metrics_ports_;
+  std::map<std::pair<int, int>, int> worker_grpc_ports_;
 };
 
 }  // namespace tpserve::testing

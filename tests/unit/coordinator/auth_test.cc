@@ -5,6 +5,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/cluster_credentials.h"
+#include "proto/cluster_token.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 #include "tests/unit/coordinator/coordinator_test_util.h"
@@ -18,6 +20,7 @@ using ::testing::HasSubstr;
 using ::tpserve::testing::StatusIs;
 
 TEST(AuthTest, ConstantTimeEquals) {
+  using ::tpserve::cluster::ConstantTimeEquals;
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_TRUE(ConstantTimeEquals("", ""));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
@@ -26,6 +29,8 @@ TEST(AuthTest, ConstantTimeEquals) {
 }
 
 TEST(AuthTest, TokenFilesAreTrimmedAndMustNotBeEmpty) {
+  using ::tpserve::cluster::ReadTokenFile;
+  using ::tpserve::cluster::ServerCredentialsFromFiles;
   const std::string dir = ::tpserve::testing::MakeTempDir();
   std::ofstream(dir + "/t") << "  tok-123\n";
   std::ofstream(dir + "/empty") << "\n";
@@ -106,9 +111,9 @@ TEST(AuthTest, TlsOnBothPorts) {
   if (cert == nullptr) GTEST_SKIP() << "the openssl command line is not available";
   CoordinatorOptions options = testing::TestCoordinator::DefaultOptions();
   ASSERT_OK_AND_ASSIGN(options.client_credentials,
-                       ServerCredentialsFromFiles(cert->cert_path, cert->key_path));
+                       cluster::ServerCredentialsFromFiles(cert->cert_path, cert->key_path));
   ASSERT_OK_AND_ASSIGN(options.cluster_credentials,
-                       ServerCredentialsFromFiles(cert->cert_path, cert->key_path));
+                       cluster::ServerCredentialsFromFiles(cert->cert_path, cert->key_path));
   options.api_token = "tok";
   testing::TestCoordinator tc(options);
   grpc::SslCredentialsOptions ssl;

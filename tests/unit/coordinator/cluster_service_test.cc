@@ -11,6 +11,7 @@ namespace {
 namespace cpb = ::tpserve::cluster::v1;
 using testing::FakeWorker;
 using ::testing::HasSubstr;
+using ::tpserve::testing::StatusIs;
 
 class ClusterServiceTest : public ::testing::Test {
  protected:
@@ -33,10 +34,10 @@ TEST_F(ClusterServiceTest, RegisterAnswersTheAssignmentAndLease) {
 TEST_F(ClusterServiceTest, ProtocolVersionMismatchNamesBothVersions) {
   testing::TestCoordinator tc;
   FakeWorker w(tc.cluster_channel(), "w1", "127.0.0.1:9");
-  const grpc::Status s = w.Register(testing::MakeAssignment("m", dir_, "g"), "", nullptr, 2);
+  const grpc::Status s = w.Register(testing::MakeAssignment("m", dir_, "g"), "", nullptr, 1);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(s.error_message(), AllOf(HasSubstr("worker speaks version 2"),
-                                       HasSubstr("coordinator speaks version 1")));
+  EXPECT_THAT(s.error_message(), AllOf(HasSubstr("worker speaks version 1"),
+                                       HasSubstr("coordinator speaks version 2")));
 }
 
 TEST_F(ClusterServiceTest, JoinTokenIsRequired) {
@@ -52,6 +53,86 @@ TEST_F(ClusterServiceTest, JoinTokenIsRequired) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_THAT(s.error_message(), HasSubstr("join token wrong"));
   EXPECT_TRUE(w.Register(a, "s3cret-join").ok());
+}
+
+// Every cluster call carries the token, not only Register: a process that knows a worker id (or a
+// store key) but not the token can neither keep a lease alive nor read or write the rendezvous
+// store.
+TEST_F(ClusterServiceTest, HeartbeatAndStoreCallsNeedTheJoinTokenToo) {
+  CoordinatorOptions options = testing::TestCoordinator::DefaultOptions();
+  options.join_token = "s3cret-join";
+  testing::TestCoordinator tc(options);
+  FakeWorker w(tc.cluster_channel(), "w1", "127.0.0.1:9");
+  ASSERT_TRUE(w.Register(testing::MakeAssignment("m", dir_, "g"), "s3cret-join").ok());
+  auto stub = cpb::Coordinator::NewStub(tc.cluster_channel());
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(5); };
+  for (const std::string token : {"", "wrong"}) {
+    SCOPED_TRACE("token '" + token + "'");
+    const std::string why = token.empty() ? "join token missing" : "join token wrong";
+    {
+      grpc::ClientContext context;
+      context.set_deadline(deadline());
+      cpb::HeartbeatRequest request;
+      request.set_worker_id("w1");
+      request.set_join_token(token);
+      cpb::HeartbeatResponse response;
+      const grpc::Status s = stub->Heartbeat(&context, request, &response);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+      EXPECT_THAT(s.error_message(), HasSubstr(why));
+    }
+    {
+      grpc::ClientContext context;
+      context.set_deadline(deadline());
+      cpb::StoreSetRequest request;
+      request.set_key("group/m/g/control");
+      request.set_value("10.0.0.66:1");
+      request.set_join_token(token);
+      cpb::StoreSetResponse response;
+      const grpc::Status s = stub->StoreSet(&context, request, &response);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+      EXPECT_THAT(s.error_message(), HasSubstr(why));
+    }
+    {
+      grpc::ClientContext context;
+      context.set_deadline(deadline());
+      cpb::StoreWaitRequest request;
+      request.set_key("k");
+      request.set_timeout_ms(10);
+      request.set_join_token(token);
+      cpb::StoreWaitResponse response;
+      const grpc::Status s = stub->StoreWait(&context, request, &response);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+      EXPECT_THAT(s.error_message(), HasSubstr(why));
+    }
+  }
+  // Nothing the refused calls sent reached the store; with the token, both calls work.
+  EXPECT_THAT(tc.coordinator->store().Wait("group/m/g/control", absl::Milliseconds(10)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  grpc::ClientContext set_context;
+  set_context.set_deadline(deadline());
+  cpb::StoreSetRequest set;
+  set.set_key("k");
+  set.set_value("v");
+  set.set_join_token("s3cret-join");
+  cpb::StoreSetResponse set_response;
+  EXPECT_TRUE(stub->StoreSet(&set_context, set, &set_response).ok());
+  grpc::ClientContext wait_context;
+  wait_context.set_deadline(deadline());
+  cpb::StoreWaitRequest wait;
+  wait.set_key("k");
+  wait.set_timeout_ms(1000);
+  wait.set_join_token("s3cret-join");
+  cpb::StoreWaitResponse wait_response;
+  EXPECT_TRUE(stub->StoreWait(&wait_context, wait, &wait_response).ok());
+  EXPECT_EQ(wait_response.value(), "v");
+  grpc::ClientContext hb_context;
+  hb_context.set_deadline(deadline());
+  cpb::HeartbeatRequest hb;
+  hb.set_worker_id("w1");
+  hb.set_join_token("s3cret-join");
+  cpb::HeartbeatResponse hb_response;
+  EXPECT_TRUE(stub->Heartbeat(&hb_context, hb, &hb_response).ok());
+  EXPECT_TRUE(hb_response.known());
 }
 
 TEST_F(ClusterServiceTest, ModelTheCoordinatorCannotLoadIsRefused) {

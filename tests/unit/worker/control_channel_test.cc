@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "worker/follower_set.h"
 
 namespace tpserve::worker {
 namespace {
@@ -38,6 +39,39 @@ TEST(ControlChannelTest, MessagesCrossInOrderBothWays) {
     ASSERT_OK(conn->Send(m));
   }
   client.join();
+}
+
+// The leader gives its GroupSetup (and later its step plans) only to followers that present the
+// cluster's join token: an impostor's hello is answered by closing the connection.
+TEST(ControlChannelTest, FollowersWithoutTheJoinTokenGetNoSetup) {
+  ASSERT_OK_AND_ASSIGN(auto server, ControlServer::Listen("127.0.0.1", 0));
+  const std::string address = absl::StrCat("127.0.0.1:", server->port());
+  auto hello = [](const std::string& token) {
+    cluster::v1::ControlMessage m;
+    m.mutable_hello()->set_protocol_version(cluster::v1::STEP_PROTOCOL_VERSION);
+    m.mutable_hello()->set_rank(1);
+    m.mutable_hello()->set_join_token(token);
+    return m;
+  };
+  std::thread followers([&] {
+    for (const std::string token : {"", "not-the-token"}) {
+      ASSERT_OK_AND_ASSIGN(auto conn, ConnectControl(address, absl::Seconds(5)));
+      ASSERT_OK(conn->Send(hello(token)));
+      EXPECT_THAT(conn->Receive(absl::Seconds(5)), StatusIs(absl::StatusCode::kUnavailable))
+          << "token '" << token << "'";
+    }
+    ASSERT_OK_AND_ASSIGN(auto conn, ConnectControl(address, absl::Seconds(5)));
+    ASSERT_OK(conn->Send(hello("the-token")));
+    ASSERT_OK_AND_ASSIGN(cluster::v1::ControlMessage setup, conn->Receive(absl::Seconds(5)));
+    EXPECT_TRUE(setup.has_setup());
+    EXPECT_EQ(setup.setup().model_dir(), "/m");
+  });
+  FollowerSet set(2, "the-token");
+  cluster::v1::GroupSetup setup;
+  setup.set_model_dir("/m");
+  ASSERT_OK(set.AcceptAll(*server, setup, absl::Now() + absl::Seconds(20), {}));
+  EXPECT_EQ(set.connected(), 1);
+  followers.join();
 }
 
 TEST(ControlChannelTest, ClosedPeerIsUnavailableNotAHang) {

@@ -45,7 +45,7 @@ class LeaderServiceTest : public ::testing::Test {
   void SetUp() override {
     engine_ = std::make_unique<FakeStepEngine>(Limits());
     scheduler_ = std::make_unique<Scheduler>(SchedulerOptions{}, nullptr);
-    service_ = std::make_unique<LeaderService>(*scheduler_);
+    service_ = std::make_unique<LeaderService>(*scheduler_, join_token_);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(service_.get());
@@ -110,7 +110,36 @@ class LeaderServiceTest : public ::testing::Test {
   std::thread step_thread_;
   absl::Status served_;
   int port_ = 0;
+  std::string join_token_;  // set before SetUp by fixtures that want one
 };
+
+class LeaderServiceWithTokenTest : public LeaderServiceTest {
+ protected:
+  void SetUp() override {
+    join_token_ = "cluster-secret";
+    LeaderServiceTest::SetUp();
+  }
+};
+
+// A leader with a join token serves only callers that present it (the coordinator): a process
+// that found the worker's port can neither generate nor take a slot.
+TEST_F(LeaderServiceWithTokenTest, GenerateWithoutTheJoinTokenIsUnauthenticated) {
+  StartServing();
+  GenerateRequest req = Request(8, 4, 3);
+  StreamResult r = Generate(req);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("join token missing"));
+  EXPECT_TRUE(r.tokens.empty());
+  req.set_join_token("cluster-secreT");
+  r = Generate(req);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("join token wrong"));
+  EXPECT_EQ(scheduler_->load().running, 0);
+  req.set_join_token("cluster-secret");
+  r = Generate(req);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.tokens, FakeGenerate(Prompt(req), 4, 97));
+}
 
 TEST_F(LeaderServiceTest, StreamsTheSequenceAndEndsWithDone) {
   StartServing();

@@ -14,10 +14,10 @@ namespace {
 
 using testing::StatusIs;
 
-// FNV-1a 64 of step.proto's descriptor text at STEP_PROTOCOL_VERSION 3 (2: GroupSetup gained
+// FNV-1a 64 of step.proto's descriptor text at STEP_PROTOCOL_VERSION 4 (2: GroupSetup gained
 // rendezvous_prefix and transport for service-mode groups; 3: SequenceStep.images carries image
-// bytes, GroupSetup.vision_parallelism).
-constexpr uint64_t kPinnedFingerprint = 11738936374746187224ull;
+// bytes, GroupSetup.vision_parallelism; 4: FollowerHello.join_token).
+constexpr uint64_t kPinnedFingerprint = 1593682148011758821ull;
 
 uint64_t Fnv1a(const std::string& s) {
   uint64_t h = 14695981039346656037ull;
@@ -114,7 +114,7 @@ TEST(PlanCodecTest, GroupSetupCarriesTheModelOptions) {
 TEST(PlanCodecTest, SchemaChangeNeedsAVersionBump) {
   const std::string schema = cluster::v1::ControlMessage::descriptor()->file()->DebugString();
   const uint64_t fingerprint = Fnv1a(schema);
-  EXPECT_EQ(static_cast<int>(cluster::v1::STEP_PROTOCOL_VERSION), 3);
+  EXPECT_EQ(static_cast<int>(cluster::v1::STEP_PROTOCOL_VERSION), 4);
   EXPECT_EQ(fingerprint, kPinnedFingerprint)
       << "proto/tpserve/cluster/v1/step.proto changed: bump STEP_PROTOCOL_VERSION and update "
          "kPinnedFingerprint to "
