@@ -346,10 +346,18 @@ TEST_F(WorkerProcessTest, CancellationAndDeadlinesFreeTheSlotsOnEveryRank) {
   grpc::ClientContext cancelled;
   const StreamResult a = Generate(Request(c.prompt, 240), &cancelled, /*cancel_after_tokens=*/3);
   EXPECT_EQ(a.status.error_code(), grpc::StatusCode::CANCELLED);
-  grpc::ClientContext deadline;
-  deadline.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(30));
-  const StreamResult b = Generate(Request(c.prompt, 240), &deadline);
-  EXPECT_EQ(b.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // A deadline that passes mid-stream. The tiny model can finish 240 tokens in under 30 ms on a
+  // quiet machine, so shorter deadlines are tried until one expires first.
+  grpc::StatusCode expired = grpc::StatusCode::OK;
+  for (int ms : {30, 10, 3, 1}) {
+    grpc::ClientContext deadline;
+    deadline.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(ms));
+    const StreamResult b = Generate(Request(c.prompt, 240), &deadline);
+    expired = b.status.error_code();
+    if (expired != grpc::StatusCode::OK) break;
+    EXPECT_EQ(b.tokens.size(), 240u) << "a stream that ended OK must be complete";
+  }
+  EXPECT_EQ(expired, grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_TRUE(AwaitSlotsFree()) << Metrics(leader_) << Metrics(follower_);
   // The replica serves on, with the right tokens.
   const StreamResult r = Generate(Request(c.prompt, 32));
