@@ -122,6 +122,13 @@ TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
     ASSERT_FALSE(j.is_discarded()) << out;
     EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), res.tokens) << name;
     EXPECT_EQ(j.at("prompt_tokens").get<int>(), res.done.usage().prompt_tokens()) << name;
+    // `tpserve chat --image` (the CLI client) prints the same reply.
+    ASSERT_OK_AND_ASSIGN(
+        std::string printed,
+        RunTpserve(absl::StrCat("chat --addr ", cluster->client_address(),
+                                " --model tiny --prompt 'What is in this picture?' --no-think",
+                                " --image ", file, " --max-tokens 16 --temperature 0")));
+    EXPECT_EQ(printed, j.at("content").get<std::string>() + "\n") << name;
   }
   // A remote URL is refused, never fetched; a corrupt image is INVALID_ARGUMENT; serving goes on.
   v1::ChatRequest url = Request("look", 4);
@@ -131,13 +138,14 @@ TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
   corrupt.mutable_messages(0)->add_content()->mutable_image()->set_data("\x89PNG\r\n\x1a\nnot really");
   EXPECT_THAT(RunChat(*cluster->Client(), corrupt).status, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_OK(RunChat(*cluster->Client(), Request("still serving", 4)).status);
-  // Tensor parallel: both ranks ran their shard of the tower on all three images.
+  // Tensor parallel: both ranks ran their shard of the tower on all six images (three chats
+  // through the API, three through `tpserve chat`).
   for (int rank = 0; rank < 2; ++rank) {
     ASSERT_OK_AND_ASSIGN(std::string text, ScrapeMetrics(cluster->worker_metrics(0, rank)));
     EXPECT_THAT(MetricValue(text, "tpserve_vision_tower_info", {"parallelism=\"tensor\""}),
                 IsOkAndHolds(1.0))
         << "rank " << rank;
-    EXPECT_THAT(MetricValue(text, "tpserve_vision_images_encoded_total"), IsOkAndHolds(3.0))
+    EXPECT_THAT(MetricValue(text, "tpserve_vision_images_encoded_total"), IsOkAndHolds(6.0))
         << "rank " << rank;
   }
 }
