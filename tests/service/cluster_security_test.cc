@@ -1,7 +1,6 @@
 // Who may call, with real processes: a coordinator and a TP=2 group with TLS on the client API,
 // on the coordinator's cluster port and on every worker's Leader port, a bearer token on the
 // client API and the cluster's join token on every cluster call.
-#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -11,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "tests/service/cluster_fixture.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_cert.h"
 #include "tests/testing/test_env.h"
 #include "tpserve/cluster/v1/cluster.grpc.pb.h"
 
@@ -23,19 +23,15 @@ struct Secrets {
   std::string dir, cert, key, api_token, join_token;
 };
 
-// A self-signed certificate for 127.0.0.1 (the openssl command line) and two token files.
+// A self-signed certificate for 127.0.0.1 and two token files.
 const Secrets* MakeSecrets() {
   static const Secrets* secrets = []() -> const Secrets* {
-    if (std::system("openssl version > /dev/null 2>&1") != 0) return nullptr;
+    const TestCert* cert = MakeTestCert();
+    if (cert == nullptr) return nullptr;
     auto* s = new Secrets;
     s->dir = MakeTempDir();
-    s->cert = s->dir + "/cert.pem";
-    s->key = s->dir + "/key.pem";
-    const std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 "
-        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-        s->key + " -out " + s->cert + " > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) return nullptr;
+    s->cert = cert->cert_path;
+    s->key = cert->key_path;
     s->api_token = s->dir + "/api.token";
     s->join_token = s->dir + "/join.token";
     std::ofstream(s->api_token) << "client-secret\n";

@@ -1,6 +1,5 @@
 #include "coordinator/auth.h"
 
-#include <cstdlib>
 #include <fstream>
 
 #include "gmock/gmock.h"
@@ -8,6 +7,7 @@
 #include "proto/cluster_credentials.h"
 #include "proto/cluster_token.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_cert.h"
 #include "tests/testing/test_env.h"
 #include "tests/unit/coordinator/coordinator_test_util.h"
 
@@ -84,30 +84,8 @@ TEST(AuthTest, BearerTokenGuardsTheClientApi) {
   EXPECT_EQ(r.Content(), "ok");
 }
 
-// A self-signed certificate for localhost / 127.0.0.1, made with the openssl command line.
-struct TestCert {
-  std::string cert_path, key_path, cert_pem;
-};
-
-const TestCert* MakeCert() {
-  static const TestCert* cert = []() -> const TestCert* {
-    if (std::system("openssl version > /dev/null 2>&1") != 0) return nullptr;
-    const std::string dir = ::tpserve::testing::MakeTempDir();
-    auto* c = new TestCert{dir + "/cert.pem", dir + "/key.pem", ""};
-    const std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 "
-        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-        c->key_path + " -out " + c->cert_path + " > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) return nullptr;
-    std::ifstream in(c->cert_path);
-    c->cert_pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return c;
-  }();
-  return cert;
-}
-
 TEST(AuthTest, TlsOnBothPorts) {
-  const TestCert* cert = MakeCert();
+  const ::tpserve::testing::TestCert* cert = ::tpserve::testing::MakeTestCert();
   if (cert == nullptr) GTEST_SKIP() << "the openssl command line is not available";
   CoordinatorOptions options = testing::TestCoordinator::DefaultOptions();
   ASSERT_OK_AND_ASSIGN(options.client_credentials,
