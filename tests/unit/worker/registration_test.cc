@@ -2,13 +2,13 @@
 #include "worker/registration.h"
 
 #include <atomic>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_cert.h"
 #include "tests/testing/test_env.h"
 #include "tests/unit/worker/fake_coordinator.h"
 #include "worker/coordinator_channel.h"
@@ -170,14 +170,11 @@ TEST(RegistrationTest, RegisterWaitsForACoordinatorThatStartsLateAndHeartbeatsSu
 }
 
 TEST(RegistrationTest, TlsToTheCoordinatorIsVerifiedAgainstTheGivenCa) {
-  const std::string dir = tpserve::testing::MakeTempDir();
-  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                          "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " + dir +
-                          "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
-  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl cannot make a test certificate";
+  const tpserve::testing::TestCert* cert = tpserve::testing::MakeTestCert();
+  if (cert == nullptr) GTEST_SKIP() << "openssl cannot make a test certificate";
   FakeCoordinatorOptions fo;
-  fo.tls_cert_pem = ReadFile(dir + "/cert.pem");
-  fo.tls_key_pem = ReadFile(dir + "/key.pem");
+  fo.tls_cert_pem = ReadFile(cert->cert_path);
+  fo.tls_key_pem = ReadFile(cert->key_path);
   auto coordinator = FakeCoordinator::Start(fo);
   ASSERT_NE(coordinator, nullptr);
   Registration tls(MakeCoordinatorChannel(coordinator->address(), fo.tls_cert_pem), Options("w6"));
