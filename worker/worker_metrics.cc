@@ -79,18 +79,22 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
                               "tensor-parallel tower, its own share with a data-parallel one).")
                         .Register(registry)
                         .Add({});
-  vision_info_ = &prometheus::BuildGauge()
-                      .Name("tpserve_vision_tower_info")
-                      .Help("1 for how this rank runs the vision tower: tensor (split across "
-                            "the group), data (whole, images spread) or none.")
-                      .Register(registry);
+  auto& vision_info = prometheus::BuildGauge()
+                          .Name("tpserve_vision_tower_info")
+                          .Help("1 for how this rank runs the vision tower: tensor (split across "
+                                "the group), data (whole, images spread) or none.")
+                          .Register(registry);
+  vision_tensor_ = &vision_info.Add({{"parallelism", "tensor"}});
+  vision_data_ = &vision_info.Add({{"parallelism", "data"}});
+  vision_none_ = &vision_info.Add({{"parallelism", "none"}});
   SetState(WorkerState::kLoading);
 }
 
 void WorkerMetrics::SetVision(const VisionUsage& usage) {
-  for (const char* mode : {"tensor", "data", "none"}) {
-    vision_info_->Add({{"parallelism", mode}}).Set(std::string_view(mode) == usage.parallelism ? 1 : 0);
-  }
+  const std::string_view mode = usage.parallelism;
+  vision_tensor_->Set(mode == "tensor" ? 1 : 0);
+  vision_data_->Set(mode == "data" ? 1 : 0);
+  vision_none_->Set(mode == "none" ? 1 : 0);
   const int64_t seen = vision_images_seen_.exchange(usage.images_run);
   const int64_t delta = usage.images_run >= seen ? usage.images_run - seen : usage.images_run;
   if (delta > 0) vision_images_->Increment(static_cast<double>(delta));

@@ -57,7 +57,9 @@ class WorkerMetrics {
   prometheus::Counter* collective_seconds_;
   prometheus::Counter* generated_tokens_;
   prometheus::Counter* vision_images_;
-  prometheus::Family<prometheus::Gauge>* vision_info_;
+  prometheus::Gauge* vision_tensor_;  // tpserve_vision_tower_info{parallelism="tensor"}
+  prometheus::Gauge* vision_data_;
+  prometheus::Gauge* vision_none_;
   std::atomic<int64_t> vision_images_seen_{0};
   prometheus::Gauge* running_;
   prometheus::Gauge* waiting_;
