@@ -38,6 +38,8 @@ TEST(CoordinatorFlagsTest, ParsesEveryFlagOfTheContract) {
                                                                   "c",
                                                                   "--cluster-tls-key",
                                                                   "d",
+                                                                  "--cluster-tls-ca",
+                                                                  "e",
                                                                   "--api-token-file",
                                                                   "t",
                                                                   "--join-token-file",
@@ -53,6 +55,7 @@ TEST(CoordinatorFlagsTest, ParsesEveryFlagOfTheContract) {
   EXPECT_EQ(f.metrics_listen, ":3");
   EXPECT_EQ(f.catalogue, "c.json");
   EXPECT_EQ(f.cluster_tls_key, "d");
+  EXPECT_EQ(f.cluster_tls_ca, "e");
   EXPECT_EQ(f.api_token_file, "t");
   EXPECT_EQ(f.join_token_file, "j");
   EXPECT_EQ(f.heartbeat_interval_ms, 250);
@@ -155,6 +158,9 @@ TEST(CoordinatorMainTest, BadFlagsExitTwo) {
   EXPECT_EQ(Wait(c.pid), 2);
   fclose(c.out);
   c = Spawn({"--api-token-file", "/nonexistent/token"});
+  EXPECT_EQ(Wait(c.pid), 2);
+  fclose(c.out);
+  c = Spawn({"--cluster-tls-ca", "/nonexistent/ca.pem"});
   EXPECT_EQ(Wait(c.pid), 2);
   fclose(c.out);
 }

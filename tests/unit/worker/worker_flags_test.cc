@@ -55,6 +55,12 @@ TEST(WorkerFlagsTest, MistakesAreNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--rank")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--transport", "nccl"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--transport")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--cluster-tls-cert", "/etc/hostname"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--cluster-tls-cert and --cluster-tls-key go together")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--cluster-tls-cert", "/nonexistent/c",
+                                "--cluster-tls-key", "/nonexistent/k"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--cluster-tls-cert")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--vision-parallelism", "pipeline"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("--vision-parallelism must be auto, tensor or data, got 'pipeline'")));
