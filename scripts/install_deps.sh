@@ -11,6 +11,7 @@ PACKAGES=(
   libpcre2-dev libutf8proc-dev
   prometheus-cpp-dev libcurl4-openssl-dev
   prometheus  # promtool: the coordinator's metrics test checks the exposition with it
+  openssl  # the TLS tests make a self-signed certificate with its command line
   libgloo-dev
   libpng-dev libjpeg62-turbo-dev libturbojpeg0-dev libwebp-dev
   python3-numpy python3-venv
