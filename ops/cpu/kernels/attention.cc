@@ -188,18 +188,9 @@ class Runner {
     }
     float mx = row[0];
     for (int64_t j = 1; j < valid; ++j) mx = std::max(mx, row[j]);
-    float& m = m_[static_cast<size_t>(r)];
-    float& l = l_[static_cast<size_t>(r)];
-    const float m_new = std::max(m, mx);
-    const float sum = kt_.exp_sum(row, valid, m_new);
+    OnlineSoftmaxBlock(kt_, row, valid, mx, m_[static_cast<size_t>(r)], l_[static_cast<size_t>(r)],
+                       o_.data() + r * d_, d_);
     std::fill(row + valid, row + nk, 0.0f);
-    if (m_new != m) {
-      const float corr = std::exp(m - m_new);  // 0 on the first block (m = -inf)
-      l *= corr;
-      kt_.scale(corr, o_.data() + r * d_, d_);
-      m = m_new;
-    }
-    l += sum;
   }
 
   const AttentionArgs& a_;

@@ -35,6 +35,34 @@ void ParallelForDynamic(ThreadPool& pool, int64_t n, WorkerFactory make_worker) 
   });
 }
 
+// Rotary embedding of one head in the rotate-half layout: pairs (x[i], x[i + half]) turn by the
+// angle whose cosine and sine are cos_v[i], sin_v[i] (RoPE, M-RoPE and the vision tower's 2-D
+// rotary share it).
+inline void RotateHalf(float* x, const float* cos_v, const float* sin_v, int64_t half) {
+  for (int64_t i = 0; i < half; ++i) {
+    const float x1 = x[i], x2 = x[i + half];
+    x[i] = x1 * cos_v[i] - x2 * sin_v[i];
+    x[i + half] = x2 * cos_v[i] + x1 * sin_v[i];
+  }
+}
+
+// One block of an online (flash-style) softmax for one query row: `row` holds the block's `n`
+// scores, `m` / `l` the running max and sum, `out` the [d] accumulator of that row. Turns row
+// into exp(score - new max), rescales out and l when the max grows, adds the block's sum to l.
+// The caller then accumulates row · V into out.
+inline void OnlineSoftmaxBlock(const isa::KernelTable& kt, float* row, int64_t n, float block_max,
+                               float& m, float& l, float* out, int64_t d) {
+  const float m_new = std::max(m, block_max);
+  const float sum = kt.exp_sum(row, n, m_new);
+  if (m_new != m) {
+    const float corr = std::exp(m - m_new);  // 0 on the first block (m = -inf)
+    l *= corr;
+    kt.scale(corr, out, d);
+    m = m_new;
+  }
+  l += sum;
+}
+
 // Rows of a rank-1..3 view (every dim but the last; a rank-1 view is one row).
 inline int64_t NumRows(const ConstTensorView& v) {
   int64_t rows = 1;

@@ -46,13 +46,7 @@ absl::Status Rope2d(ThreadPool& pool, const Rope2dArgs& args) {
             sin_v[static_cast<size_t>(i)] = std::sin(angle);
           }
           for (int64_t h = 0; h < heads; ++h) {
-            float* x = static_cast<float*>(args.x.At(t, h));
-            for (int64_t i = 0; i < half; ++i) {
-              const auto u = static_cast<size_t>(i);
-              const float x1 = x[i], x2 = x[i + half];
-              x[i] = x1 * cos_v[u] - x2 * sin_v[u];
-              x[i + half] = x2 * cos_v[u] + x1 * sin_v[u];
-            }
+            RotateHalf(static_cast<float*>(args.x.At(t, h)), cos_v.data(), sin_v.data(), half);
           }
         }
       },

@@ -121,17 +121,8 @@ class Runner {
       row[j] *= a_.scale;
       mx = std::max(mx, row[j]);
     }
-    float& m = m_[static_cast<size_t>(i)];
-    float& l = l_[static_cast<size_t>(i)];
-    const float m_new = std::max(m, mx);
-    const float sum = kt_.exp_sum(row, nk, m_new);
-    if (m_new != m) {
-      const float corr = std::exp(m - m_new);  // 0 on the first block (m = -inf)
-      l *= corr;
-      kt_.scale(corr, o_.data() + i * d_, d_);
-      m = m_new;
-    }
-    l += sum;
+    OnlineSoftmaxBlock(kt_, row, nk, mx, m_[static_cast<size_t>(i)], l_[static_cast<size_t>(i)],
+                       o_.data() + i * d_, d_);
   }
 
   const SegmentAttentionArgs& a_;
