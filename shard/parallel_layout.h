@@ -1,31 +1,43 @@
-// ParallelLayout: which tensor-parallel rank this shard is (a value type, derived once).
+// ParallelLayout: which tensor-parallel rank this shard is (a value type, derived once at the edge
+// and passed down unchanged). The bound on the group size and the divisibility rule live here and
+// nowhere else.
 #ifndef TPSERVE_SHARD_PARALLEL_LAYOUT_H_
 #define TPSERVE_SHARD_PARALLEL_LAYOUT_H_
 
 #include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 
 namespace tpserve::shard {
+
+// The most ranks one tensor-parallel group may have.
+inline constexpr int kMaxTensorParallel = 64;
 
 struct ParallelLayout {
   int tp_size = 1;
   int tp_rank = 0;
 
-  // Items [begin, end) owned by this rank when `count` items split evenly. Divisibility is
-  // checked once when the model is built (ValidateLayout), so this stays a plain accessor.
-  struct Range {
-    int64_t begin = 0;
-    int64_t end = 0;
-    int64_t size() const { return end - begin; }
-  };
-  Range Split(int64_t count) const {
-    const int64_t per_rank = count / tp_size;
-    return {tp_rank * per_rank, (tp_rank + 1) * per_rank};
+  // InvalidArgument unless 1 <= tp_size <= kMaxTensorParallel and 0 <= tp_rank < tp_size.
+  absl::Status Validate() const {
+    if (tp_size < 1 || tp_size > kMaxTensorParallel) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor-parallel size must be in [1, ", kMaxTensorParallel, "], got ", tp_size));
+    }
+    if (tp_rank < 0 || tp_rank >= tp_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rank ", tp_rank, " outside a tensor-parallel group of ", tp_size));
+    }
+    return absl::OkStatus();
   }
-  // Replicated when fewer than tp_size (e.g. KV heads): rank r uses item r * count / tp_size.
-  Range SplitOrReplicate(int64_t count) const {
-    if (count >= tp_size) return Split(count);
-    const int64_t item = static_cast<int64_t>(tp_rank) * count / tp_size;
-    return {item, item + 1};
+
+  // InvalidArgument naming `what` when tp_size does not divide `count` (a head count, ...).
+  absl::Status CheckDivides(int64_t count, std::string_view what) const {
+    if (count % tp_size == 0) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tp_size ", tp_size, " does not divide ", absl::string_view(what.data(), what.size()), " ",
+        count));
   }
 };
 

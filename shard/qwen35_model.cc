@@ -11,14 +11,6 @@
 namespace tpserve::shard {
 namespace {
 
-absl::Status CheckDivides(int tp_size, int64_t count, std::string_view what) {
-  if (count % tp_size != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("tp_size ", tp_size, " does not divide ",
-                                                   std::string(what), " ", count));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<VisionParallelism> ParseVisionParallelism(std::string_view text,
@@ -92,11 +84,9 @@ absl::StatusOr<std::unique_ptr<Qwen35Model>> Qwen35Model::Create(const Qwen35Spe
 absl::Status Qwen35Model::Build() {
   const TextSpec& t = spec_.text;
   const int tp = layout_.tp_size;
-  TPS_RETURN_IF_ERROR(CheckDivides(tp, t.num_heads, "num_attention_heads"));
-  TPS_RETURN_IF_ERROR(CheckDivides(tp, t.num_k_heads, "linear_num_key_heads"));
-  TPS_RETURN_IF_ERROR(CheckDivides(tp, t.intermediate_size, "intermediate_size"));
-  TPS_RETURN_IF_ERROR(CheckDivides(tp, t.vocab_size, "vocab_size"));
-  if (t.num_kv_heads >= tp) TPS_RETURN_IF_ERROR(CheckDivides(tp, t.num_kv_heads, "num_key_value_heads"));
+  TPS_RETURN_IF_ERROR(layout_.Validate());
+  // The divisibility rules of the split are the shard plan's.
+  TPS_RETURN_IF_ERROR(ShardPlan::Make(spec_, tp).status());
 
   FullAttentionDims fa;
   fa.hidden = t.hidden_size;

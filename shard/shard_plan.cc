@@ -8,11 +8,7 @@ namespace tpserve::shard {
 namespace {
 
 absl::Status Divides(int tp, int64_t count, std::string_view what) {
-  if (count % tp != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("tp_size ", tp, " does not divide ",
-                                                   std::string(what), " ", count));
-  }
-  return absl::OkStatus();
+  return ParallelLayout{.tp_size = tp}.CheckDivides(count, what);
 }
 
 ShardSpec Replicated() { return ShardSpec{}; }
@@ -64,7 +60,7 @@ absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_
 }
 
 absl::Status VisionTensorParallelStatus(const VisionSpec& v, int tp_size) {
-  if (tp_size < 1) return absl::InvalidArgumentError(absl::StrCat("tp_size must be >= 1, got ", tp_size));
+  TPS_RETURN_IF_ERROR(ParallelLayout{.tp_size = tp_size}.Validate());
   TPS_RETURN_IF_ERROR(Divides(tp_size, v.num_heads, "vision_config.num_heads"));
   TPS_RETURN_IF_ERROR(Divides(tp_size, v.intermediate_size, "vision_config.intermediate_size"));
   return Divides(tp_size, v.merger_hidden(), "the vision merger width");
@@ -105,7 +101,7 @@ absl::StatusOr<ShardSpec> VisionSpecFor(const VisionSpec& v, std::string_view lo
 }  // namespace
 
 absl::StatusOr<ShardPlan> ShardPlan::Make(const Qwen35Spec& spec, int tp_size) {
-  if (tp_size < 1) return absl::InvalidArgumentError(absl::StrCat("tp_size must be >= 1, got ", tp_size));
+  TPS_RETURN_IF_ERROR(ParallelLayout{.tp_size = tp_size}.Validate());
   const TextSpec& t = spec.text;
   TPS_RETURN_IF_ERROR(Divides(tp_size, t.num_heads, "num_attention_heads"));
   if (t.num_kv_heads >= tp_size) {

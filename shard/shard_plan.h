@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "shard/model_spec.h"
+#include "shard/parallel_layout.h"
 
 namespace tpserve::shard {
 

@@ -1,12 +1,12 @@
 // Forms the communicator of a group and checks it with a sanity all-reduce whose result has a
-// closed form. Transport "shm" (default: shared memory, for ranks on one host) or "gloo" (TCP;
-// what ranks on different hosts use). Rendezvous through a Store: a FileStore directory for
-// local groups, the coordinator's store (GrpcStore under a per-formation prefix) in service mode.
+// closed form. Rendezvous through a Store: a FileStore directory for local groups, the
+// coordinator's store (GrpcStore under a per-formation prefix) in service mode.
 #ifndef TPSERVE_WORKER_GROUP_COMM_H_
 #define TPSERVE_WORKER_GROUP_COMM_H_
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -15,25 +15,27 @@
 
 namespace tpserve::worker {
 
-inline constexpr char kDefaultLocalTransport[] = "shm";
+// The collectives between the CPU ranks of a group.
+enum class Transport {
+  kShm,   // shared memory: ranks on one host (the default)
+  kGloo,  // Gloo over TCP: ranks on different hosts
+};
+
+// "shm" / "gloo" (flags, the GroupSetup message).
+const char* TransportName(Transport transport);
+// InvalidArgument naming `field` for anything else.
+absl::StatusOr<Transport> ParseTransport(std::string_view text, std::string_view field);
 
 struct GroupCommOptions {
-  std::string transport = kDefaultLocalTransport;  // "shm" or "gloo"
-  std::string gloo_hostname = "127.0.0.1";         // the address this rank's Gloo pairs listen on
+  Transport transport = Transport::kShm;
+  std::string gloo_hostname = "127.0.0.1";  // the address this rank's Gloo pairs listen on
   absl::Duration connect_timeout = absl::Seconds(60);
   absl::Duration collective_timeout = absl::Seconds(30);
 };
 
 absl::StatusOr<std::unique_ptr<comm::Communicator>> JoinGroup(comm::Store& store, int rank,
-                                                              int tp_size,
+                                                              int world_size,
                                                               const GroupCommOptions& options);
-
-// JoinGroup over a FileStore in `store_dir` (a local group).
-absl::StatusOr<std::unique_ptr<comm::Communicator>> JoinLocalGroup(const std::string& store_dir,
-                                                                   const std::string& transport,
-                                                                   int rank, int tp_size,
-                                                                   absl::Duration connect_timeout,
-                                                                   absl::Duration collective_timeout);
 
 }  // namespace tpserve::worker
 

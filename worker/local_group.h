@@ -1,14 +1,15 @@
-// LocalGroup: a tensor-parallel group of processes on this host, driven by this process as rank 0
-// (the leader). It starts tp_size - 1 follower processes (`tpserve worker-rank`), gives them the
-// GroupSetup over the control channel, forms the Gloo group (FileStore rendezvous in a private
-// temporary directory), loads its own shard and then acts as a StepRunner: each plan is sent to
-// every follower and run on the leader's shard; the leader gets the full logits and samples.
+// LocalGroup: a model replica as a tensor-parallel group of processes on this host, driven by this
+// process as rank 0. It is the group's one path (GroupLeader / GroupFollower) with two choices
+// made: the rendezvous store is a FileStore in a private temporary directory, and the members are
+// launched here as child processes (Subprocess) running `member_command` — the caller's program,
+// which must run a GroupFollower over that directory (the CLI passes itself: `tpserve worker-rank`).
+// With tp_size 1 there are no members: the leader alone is the replica.
 //
-// Failure: a follower that dies makes the next step fail (its sockets close, so the collective
+// Failure: a member that dies makes the next step fail (its sockets close, so the collective
 // fails at once; a hung peer is caught by the collective timeout) with an error naming the rank,
 // its pid and how it ended. The group is then broken: later steps fail at once. Destroying the
-// LocalGroup shuts followers down, kills any that do not exit within a grace period and reaps them
-// all (no zombies); followers also die with the leader (PR_SET_PDEATHSIG).
+// LocalGroup shuts the members down, kills any that do not exit within a grace period and reaps
+// them all (no zombies); members also die with the leader (parent death signal).
 #ifndef TPSERVE_WORKER_LOCAL_GROUP_H_
 #define TPSERVE_WORKER_LOCAL_GROUP_H_
 
@@ -20,22 +21,26 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ops/comm/timed_communicator.h"
+#include "ops/base/subprocess.h"
+#include "ops/comm/store.h"
 #include "ops/core/backend.h"
 #include "shard/model_loader.h"
 #include "shard/step_runner.h"
-#include "worker/control_channel.h"
-#include "worker/follower_set.h"
+#include "worker/group_comm.h"
+#include "worker/group_leader.h"
 
 namespace tpserve::worker {
 
 struct LocalGroupOptions {
   std::string model_dir;
-  int tp_size = 2;
+  int tp_size = 1;
   shard::ModelOptions model;
-  int threads_per_rank = 1;
-  std::string transport = "shm";  // collectives: "shm" (same host) or "gloo" (TCP)
-  std::string tpserve_binary = "/proc/self/exe";  // runs `worker-rank` for the followers
+  // CPU threads of each rank; 0: all cores with one rank, 1 each with several.
+  int threads_per_rank = 0;
+  Transport transport = Transport::kShm;
+  // The command line (argv[0] a path) that runs one member; gets `--rank R --world-size N
+  // --store DIR --threads T --collective-timeout-ms MS` appended.
+  std::vector<std::string> member_command;
   absl::Duration startup_timeout = absl::Minutes(2);
   absl::Duration collective_timeout = absl::Seconds(30);
 };
@@ -46,33 +51,30 @@ class LocalGroup final : public shard::StepRunner {
   ~LocalGroup() override;
 
   absl::StatusOr<shard::StepLogits> Run(const shard::StepPlan& plan) override;
-  shard::Qwen35Model& model() override { return *loaded_.model; }
+  shard::Qwen35Model& model() override { return leader_->model(); }
 
-  const shard::LoadedModel& loaded() const { return loaded_; }
-  const std::vector<pid_t>& follower_pids() const { return pids_; }
+  const shard::LoadedModel& loaded() const { return leader_->loaded(); }
+  int tp_size() const { return options_.tp_size; }
+  std::vector<pid_t> member_pids() const;
   // Time the leader spent in collectives (waits for slower ranks included).
-  const comm::TimedCommunicator& collectives() const { return *timed_; }
-  comm::TimedCommunicator& collectives() { return *timed_; }
+  double collective_seconds() const { return leader_->collective_seconds(); }
+  // "cpu: 2 threads, avx2" or "2 ranks x 1 thread(s) each, shm collectives".
+  std::string Describe() const;
 
  private:
-  explicit LocalGroup(const LocalGroupOptions& options)
-      : options_(options), followers_(options.tp_size) {}
+  explicit LocalGroup(const LocalGroupOptions& options) : options_(options) {}
   absl::Status Launch();
   void Stop();
-  // "rank 1 (pid 123) was killed by signal 9; ..." for followers that have exited.
-  std::string DescribeExitedFollowers();
+  // "rank 1 (pid 123) was killed by signal 9; ..." for members that have exited.
+  std::string DescribeExitedMembers();
 
   LocalGroupOptions options_;
   std::string store_dir_;
-  std::unique_ptr<ControlServer> server_;
-  std::vector<pid_t> pids_;                                  // [rank - 1]
-  FollowerSet followers_;
-  std::vector<bool> reaped_;
+  std::unique_ptr<comm::FileStore> store_;
+  std::vector<Subprocess> members_;  // [rank - 1]
+  std::vector<bool> reported_;       // [rank - 1]: its exit was described already
   std::unique_ptr<ops::Backend> backend_;
-  std::unique_ptr<comm::Communicator> comm_;
-  std::unique_ptr<comm::TimedCommunicator> timed_;
-  shard::LoadedModel loaded_;
-  absl::Status broken_;
+  std::unique_ptr<GroupLeader> leader_;
 };
 
 }  // namespace tpserve::worker

@@ -1,7 +1,5 @@
 #include "worker/worker.h"
 
-#include "vision/image_encoder.h"
-
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <unistd.h>
@@ -18,10 +16,12 @@
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
 #include "proto/cluster_credentials.h"
+#include "vision/image_encoder.h"
 #include "worker/coordinator_channel.h"
+#include "worker/group_follower.h"
+#include "worker/group_leader.h"
+#include "worker/scheduler/build_step_plan.h"
 #include "worker/scheduler/step_engine.h"
-#include "worker/service_follower.h"
-#include "worker/service_group.h"
 
 namespace tpserve::worker {
 namespace {
@@ -46,6 +46,40 @@ std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return {host, address.substr(colon + 1)};
 }
+
+// A follower's state and steps, as this worker's status and metrics.
+class FollowerReporter final : public GroupFollower::Observer {
+ public:
+  FollowerReporter(WorkerStatus& status, WorkerMetrics* metrics)
+      : status_(status), metrics_(metrics) {}
+
+  void OnLoading(const std::string& detail) override { Set(WorkerState::kLoading, detail); }
+  void OnReady(const std::string& detail) override { Set(WorkerState::kReady, detail); }
+  void OnFailed(const std::string& detail) override { Set(WorkerState::kFailed, detail); }
+  void OnFormation() override {
+    if (metrics_ != nullptr) metrics_->AddFormation();
+  }
+  void OnStep(const shard::StepPlan& plan, double seconds, double collective_seconds) override {
+    if (metrics_ == nullptr) return;
+    metrics_->ObserveStep(PhaseOf(plan), seconds);
+    metrics_->AddCollectiveSeconds(collective_seconds);
+  }
+  void OnMemory(shard::Qwen35Model& model) override {
+    if (metrics_ == nullptr) return;
+    shard::SequenceMemory& m = model.memory();
+    metrics_->SetMemory(m.slots_in_use(), m.config().max_slots, m.blocks_in_use(), m.num_blocks());
+    metrics_->SetVision(VisionUsageOf(model));
+  }
+
+ private:
+  void Set(WorkerState state, const std::string& detail) {
+    status_.Set(state, detail);
+    if (metrics_ != nullptr) metrics_->SetState(state);
+  }
+
+  WorkerStatus& status_;
+  WorkerMetrics* const metrics_;
+};
 
 bool SleepUnlessStopped(absl::Duration d, const std::atomic<bool>& stop) {
   const absl::Time until = absl::Now() + d;
@@ -227,7 +261,7 @@ absl::Status Worker::Run() {
 
 absl::Status Worker::RunLeader(const cluster::v1::Assignment& assignment,
                                const std::string& model_dir) {
-  ServiceGroupOptions go;
+  GroupLeaderOptions go;
   go.model_dir = model_dir;
   go.world_size = assignment.world_size();
   go.model = options_.model;
@@ -238,13 +272,13 @@ absl::Status Worker::RunLeader(const cluster::v1::Assignment& assignment,
   go.comm.collective_timeout = options_.collective_timeout;
   go.join_token = options_.join_token;
   status_->Set(WorkerState::kLoading, absl::StrCat("loading the shard of ", model_dir));
-  absl::StatusOr<std::unique_ptr<ServiceGroupLeader>> created =
-      ServiceGroupLeader::Create(go, *store_, *backend_);
+  absl::StatusOr<std::unique_ptr<GroupLeader>> created =
+      GroupLeader::Create(go, *store_, *backend_);
   if (!created.ok()) {
     status_->Set(WorkerState::kFailed, absl::StrCat("cannot load: ", created.status().message()));
     return created.status();
   }
-  ServiceGroupLeader& group = **created;
+  GroupLeader& group = **created;
   if (const vision::ImageEncoder* encoder = group.model().image_encoder(); encoder != nullptr) {
     leader_service_->SetImageSettings({group.model().spec().image_token_id,
                                        encoder->options().preprocess, encoder->options().limits});
@@ -299,7 +333,7 @@ absl::Status Worker::RunFollower(const cluster::v1::Assignment& assignment,
                                  const std::string& model_dir) {
   scheduler_->SetRejectStatus(absl::FailedPreconditionError(absl::StrCat(
       "rank ", assignment.rank(), " is a follower; Generate goes to rank 0 of the group")));
-  ServiceFollowerOptions fo;
+  GroupFollowerOptions fo;
   fo.rank = assignment.rank();
   fo.world_size = assignment.world_size();
   fo.model_dir = model_dir;
@@ -308,7 +342,8 @@ absl::Status Worker::RunFollower(const cluster::v1::Assignment& assignment,
   fo.comm.gloo_hostname = host_;
   fo.comm.collective_timeout = options_.collective_timeout;
   fo.join_token = options_.join_token;
-  ServiceFollower follower(fo, *store_, *backend_, *status_, metrics_);
+  FollowerReporter reporter(*status_, metrics_);
+  GroupFollower follower(fo, *store_, *backend_, &reporter);
   return follower.Run([this] { return stopping(); });
 }
 

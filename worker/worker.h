@@ -2,8 +2,8 @@
 // no logic of its own:
 //
 //   gRPC server (Leader service on rank 0, health) → port file → Registration (register, then
-//   heartbeats) → rank 0: ServiceGroupLeader + Scheduler, re-forming the group whenever it breaks;
-//   other ranks: ServiceFollower → on RequestStop: drain (leader), tell followers, last
+//   heartbeats) → rank 0: GroupLeader + Scheduler, re-forming the group whenever it breaks;
+//   other ranks: GroupFollower → on RequestStop: drain (leader), tell followers, last
 //   heartbeat (FAILED "shutting down"), stop the server.
 //
 // Threads: Run()'s caller is the group thread (formation and steps); gRPC's threads serve streams
@@ -20,6 +20,7 @@
 #include "grpcpp/grpcpp.h"
 #include "ops/core/backend.h"
 #include "shard/qwen35_model.h"
+#include "worker/group_comm.h"
 #include "worker/grpc_store.h"
 #include "worker/leader_service.h"
 #include "worker/registration.h"
@@ -42,7 +43,7 @@ struct WorkerOptions {
   std::string metrics_address;  // where main() serves /metrics (host:port), for registration
   int metrics_port = 0;         // for the port file
   int threads = 1;
-  std::string transport = "shm";
+  Transport transport = Transport::kShm;
   shard::ModelOptions model;    // max_slots, max_context, kv dtype, tokens per step, KV blocks
   SchedulerOptions scheduler;
   absl::Duration collective_timeout = absl::Seconds(30);

@@ -127,10 +127,9 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   auto threads = Int(values, "threads", 1, 1, 1024);
   if (!threads.ok()) return threads.status();
   o.threads = static_cast<int>(*threads);
-  o.transport = str("transport", "shm");
-  if (o.transport != "shm" && o.transport != "gloo") {
-    return absl::InvalidArgumentError(absl::StrCat("--transport must be shm or gloo, got '", o.transport, "'"));
-  }
+  auto transport = ParseTransport(str("transport", "shm"), "--transport");
+  if (!transport.ok()) return transport.status();
+  o.transport = *transport;
   auto slots = Int(values, "max-slots", 8, 1, 4096);
   if (!slots.ok()) return slots.status();
   auto context = Int(values, "max-context", 4096, 2, 1 << 24);

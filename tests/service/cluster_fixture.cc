@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,27 +26,15 @@ namespace {
 
 std::string Bin(const std::string& name) { return std::string(TPS_BIN_DIR) + "/" + name; }
 
-pid_t Spawn(const std::string& binary, const std::vector<std::string>& args, const std::string& log) {
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent) _exit(1);
-  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-  }
-  std::vector<std::string> all = {binary};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  execv(binary.c_str(), argv.data());
-  _exit(127);
+absl::StatusOr<Subprocess> Spawn(const std::string& binary, const std::vector<std::string>& args,
+                                 const std::string& log) {
+  std::vector<std::string> argv = {binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Subprocess::Exec(argv, {.out = Redirect::File(log), .err = Redirect::File(log)});
 }
 
-absl::StatusOr<nlohmann::json> WaitForJson(const std::string& path, pid_t pid, absl::Duration timeout) {
+absl::StatusOr<nlohmann::json> WaitForJson(const std::string& path, Subprocess& process,
+                                           absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     std::ifstream in(path);
@@ -57,21 +44,15 @@ absl::StatusOr<nlohmann::json> WaitForJson(const std::string& path, pid_t pid, a
       nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
       if (!j.is_discarded() && j.is_object()) return j;
     }
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      return absl::UnavailableError(absl::StrCat("process ", pid, " exited before writing ", path));
+    if (!process.Running()) {
+      return absl::UnavailableError(absl::StrCat("process ", process.pid(), " ",
+                                                 process.DescribeExit(), " before writing ", path));
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
   return absl::DeadlineExceededError(absl::StrCat("no ", path));
 }
 
-void Terminate(pid_t pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-}
 
 }  // namespace
 
@@ -180,8 +161,10 @@ absl::Status Cluster::StartCoordinator(int client_port, int cluster_port, int me
                                    "--metrics-listen", absl::StrCat("127.0.0.1:", metrics_port),
                                    "--heartbeat-interval-ms", "200", "--port-file", ports};
   args.insert(args.end(), options_.coordinator_args.begin(), options_.coordinator_args.end());
-  coordinator_ = Spawn(Bin("tpserve-coordinator"), args, dir_ + "/coordinator.log");
-  absl::StatusOr<nlohmann::json> j = WaitForJson(ports, coordinator_, absl::Seconds(30));
+  absl::StatusOr<Subprocess> p = Spawn(Bin("tpserve-coordinator"), args, dir_ + "/coordinator.log");
+  if (!p.ok()) return p.status();
+  coordinator_ = std::move(*p);
+  absl::StatusOr<nlohmann::json> j = WaitForJson(ports, *coordinator_, absl::Seconds(30));
   if (!j.ok()) return j.status();
   client_port_ = j->value("client", 0);
   cluster_port_ = j->value("cluster", 0);
@@ -199,9 +182,12 @@ absl::Status Cluster::StartWorker(int replica, int rank) {
       "--max-slots", std::to_string(options_.max_slots), "--max-context", "1024",
       "--port-file", ports};
   args.insert(args.end(), options_.worker_args.begin(), options_.worker_args.end());
-  const pid_t pid = Spawn(Bin("tpserve-worker"), args, absl::StrCat(dir_, "/worker-", replica, "-", rank, ".log"));
-  workers_[{replica, rank}] = pid;
-  absl::StatusOr<nlohmann::json> j = WaitForJson(ports, pid, absl::Seconds(30));
+  absl::StatusOr<Subprocess> p =
+      Spawn(Bin("tpserve-worker"), args, absl::StrCat(dir_, "/worker-", replica, "-", rank, ".log"));
+  if (!p.ok()) return p.status();
+  workers_.erase({replica, rank});
+  Subprocess& worker = workers_.emplace(std::make_pair(replica, rank), std::move(*p)).first->second;
+  absl::StatusOr<nlohmann::json> j = WaitForJson(ports, worker, absl::Seconds(30));
   if (!j.ok()) return j.status();
   worker_metrics_ports_[{replica, rank}] = j->value("metrics", 0);
   worker_grpc_ports_[{replica, rank}] = j->value("grpc", 0);
@@ -212,7 +198,10 @@ std::string Cluster::worker_metrics(int replica, int rank) const {
   return absl::StrCat("127.0.0.1:", worker_metrics_ports_.at({replica, rank}));
 }
 
-pid_t Cluster::worker_pid(int replica, int rank) const { return workers_.at({replica, rank}); }
+pid_t Cluster::worker_pid(int replica, int rank) const {
+  auto it = workers_.find({replica, rank});
+  return it == workers_.end() ? -1 : it->second.pid();
+}
 
 std::string Cluster::worker_address(int replica, int rank) const {
   return absl::StrCat("127.0.0.1:", worker_grpc_ports_.at({replica, rank}));
@@ -242,21 +231,13 @@ std::unique_ptr<cli::ChatClient> Cluster::Client(const std::string& token) const
 }
 
 absl::Status Cluster::RestartCoordinator() {
-  Terminate(coordinator_);
+  coordinator_.reset();  // SIGKILL and reap
   return StartCoordinator(client_port_, cluster_port_, metrics_port_);
 }
 
-void Cluster::KillWorker(int replica, int rank) {
-  const pid_t pid = workers_.at({replica, rank});
-  kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-  workers_[{replica, rank}] = -1;
-}
+void Cluster::KillWorker(int replica, int rank) { workers_.erase({replica, rank}); }
 
-Cluster::~Cluster() {
-  for (auto& [key, pid] : workers_) Terminate(pid);
-  Terminate(coordinator_);
-}
+// Every process is SIGKILLed and reaped by its Subprocess.
+Cluster::~Cluster() = default;
 
 }  // namespace tpserve::testing

@@ -8,11 +8,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ops/base/subprocess.h"
 #include "tools/cli/chat_client.h"
 
 namespace tpserve::testing {
@@ -76,6 +78,7 @@ class Cluster {
 
   // Kills the coordinator (SIGKILL) and starts a new one on the same ports.
   absl::Status RestartCoordinator();
+  // SIGKILL and reap.
   void KillWorker(int replica, int rank);
 
  private:
@@ -85,9 +88,9 @@ class Cluster {
 
   ClusterOptions options_;
   std::string dir_;
-  pid_t coordinator_ = -1;
+  std::optional<Subprocess> coordinator_;
   int client_port_ = 0, cluster_port_ = 0, metrics_port_ = 0;
-  std::map<std::pair<int, int>, pid_t> workers_;
+  std::map<std::pair<int, int>, Subprocess> workers_;
   std::map<std::pair<int, int>, int> worker_metrics_ports_;
   std::map<std::pair<int, int>, int> worker_grpc_ports_;
 };

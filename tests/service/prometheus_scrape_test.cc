@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,27 +109,14 @@ TEST(PrometheusScrapeTest, ARealPrometheusScrapesTheClusterAndCountersMove) {
         << "  - job_name: tpserve-worker\n    static_configs:\n      - targets: ['" << targets[1] << "', '"
         << targets[2] << "']\n";
   }
-  const pid_t prom = fork();
-  ASSERT_GE(prom, 0);
-  if (prom == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const std::string log = dir + "/prometheus.log";
-    FILE* f = std::fopen(log.c_str(), "w");
-    if (f != nullptr) {
-      dup2(fileno(f), 1);
-      dup2(fileno(f), 2);
-    }
-    const std::string config = "--config.file=" + dir + "/prometheus.yml";
-    const std::string storage = "--storage.tsdb.path=" + dir + "/data";
-    const std::string listen = absl::StrCat("--web.listen-address=127.0.0.1:", port);
-    execl("/usr/bin/prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(), nullptr);
-    _exit(127);
-  }
-  auto stop = [&] {
-    kill(prom, SIGKILL);
-    int st;
-    waitpid(prom, &st, 0);
-  };
+  const std::string log = dir + "/prometheus.log";
+  ASSERT_OK_AND_ASSIGN(
+      Subprocess prom,
+      Subprocess::Exec({"/usr/bin/prometheus", "--config.file=" + dir + "/prometheus.yml",
+                        "--storage.tsdb.path=" + dir + "/data",
+                        absl::StrCat("--web.listen-address=127.0.0.1:", port)},
+                       {.out = Redirect::File(log, false), .err = Redirect::File(log, false)}));
+  auto stop = [&] { prom.Kill(); };
 
   // Every target up.
   const absl::Time deadline = absl::Now() + absl::Seconds(60);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/subprocess.h"
 #include "tests/model/golden_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
@@ -78,29 +80,21 @@ INSTANTIATE_TEST_SUITE_P(Golden, TpProcessTest,
 // and generating, SIGKILLs one follower, and checks the leader's end.
 TEST(TpFaultTest, KilledFollowerFailsTheLeaderPromptlyAndLeavesNoProcess) {
   const std::string model = testing::GoldenModelDir("tiny_r2_untied");
-  int err_pipe[2];
-  ASSERT_EQ(pipe(err_pipe), 0);
-  const pid_t leader = fork();
-  ASSERT_GE(leader, 0);
-  if (leader == 0) {
-    dup2(err_pipe[1], 2);
-    const int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    close(err_pipe[0]);
-    execl(TPS_TPSERVE_BIN, "tpserve", "generate", "--model", model.c_str(), "--prompt-ids",
-          "1,2,3", "--max-tokens", "200000", "--ignore-eos", "--tp", "4", nullptr);
-    _exit(127);
-  }
-  close(err_pipe[1]);
+  ASSERT_OK_AND_ASSIGN(
+      Subprocess leader,
+      Subprocess::Exec({TPS_TPSERVE_BIN, "generate", "--model", model, "--prompt-ids", "1,2,3",
+                        "--max-tokens", "200000", "--ignore-eos", "--tp", "4"},
+                       {.out = Redirect::Null(), .err = Redirect::Pipe()}));
+  const int err_fd = leader.stderr_fd();
   // Read stderr until the group reports its follower pids.
   std::string err;
   std::vector<pid_t> followers;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while (followers.empty() && absl::Now() < deadline) {
-    pollfd p{err_pipe[0], POLLIN, 0};
+    pollfd p{err_fd, POLLIN, 0};
     if (poll(&p, 1, 200) <= 0) continue;
     char buf[4096];
-    const ssize_t n = read(err_pipe[0], buf, sizeof(buf));
+    const ssize_t n = read(err_fd, buf, sizeof(buf));
     if (n <= 0) break;
     err.append(buf, static_cast<size_t>(n));
     const size_t at = err.find("follower pids ");
@@ -114,32 +108,19 @@ TEST(TpFaultTest, KilledFollowerFailsTheLeaderPromptlyAndLeavesNoProcess) {
   }
   ASSERT_EQ(followers.size(), 3u) << err;
   absl::SleepFor(absl::Milliseconds(300));  // mid-generation
-  int status = 0;
-  ASSERT_EQ(waitpid(leader, &status, WNOHANG), 0) << "leader ended before the kill:\n" << err;
+  ASSERT_TRUE(leader.Running()) << "leader ended before the kill:\n" << err;
   ASSERT_EQ(kill(followers[1], SIGKILL), 0);  // rank 2
   const absl::Time killed = absl::Now();
 
   // The leader must end on its own, promptly (the collective timeout is 30 s; a dead peer's
   // sockets close, so it should be far quicker).
-  bool ended = false;
-  while (absl::Now() - killed < absl::Seconds(30)) {
-    if (waitpid(leader, &status, WNOHANG) == leader) {
-      ended = true;
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  if (!ended) {
-    kill(leader, SIGKILL);
-    waitpid(leader, &status, 0);
-  }
-  ASSERT_TRUE(ended) << "leader hung after a follower died";
+  const std::optional<int> status = leader.WaitFor(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value()) << "leader hung after a follower died";
   EXPECT_LT(absl::Now() - killed, absl::Seconds(10));
   char buf[4096];
   ssize_t n;
-  while ((n = read(err_pipe[0], buf, sizeof(buf))) > 0) err.append(buf, static_cast<size_t>(n));
-  close(err_pipe[0]);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << err;
+  while ((n = read(err_fd, buf, sizeof(buf))) > 0) err.append(buf, static_cast<size_t>(n));
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << err;
   EXPECT_THAT(err, HasSubstr("rank 2"));
   EXPECT_THAT(err, HasSubstr("killed by signal 9"));
   // No follower survives the leader (reaped by it, or killed with it).

@@ -18,7 +18,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
-#include "tools/cli/replica.h"
+#include "worker/local_group.h"
 
 namespace tpserve::cli {
 namespace {
@@ -100,10 +100,9 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   options.max_logit_rows = options.max_slots;
 
   const int64_t tp = flags.tp;
-  TPS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> replica,
-                       Replica::Open(dir, flags.tp, flags.threads, options, flags.transport));
-  shard::StepRunner& runner = replica->runner();
-  worker::LocalGroup* group = replica->group();
+  TPS_ASSIGN_OR_RETURN(std::unique_ptr<worker::LocalGroup> replica,
+                       OpenLocalGroup(dir, flags, options));
+  shard::StepRunner& runner = *replica;
   shard::Qwen35Model& model = runner.model();
   const int64_t vocab = std::min<int64_t>(model.spec().text.vocab_size, 248044);
   // Every rank streams its own shard; the leader's shard is 1/tp of the sharded weights.
@@ -149,11 +148,14 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
         reqs[static_cast<size_t>(b)].max_new_tokens = static_cast<int32_t>(decode_tokens + 1);
       }
       shard::GenerationStats st;
-      if (group) group->collectives().Reset();
+      const double collective_before = replica->collective_seconds();
       TPS_RETURN_IF_ERROR(shard::Generate(runner, reqs, gen, &st).status());
       tps.push_back(static_cast<double>(st.decode_tokens) / st.decode_seconds);
       // Collective time of the whole run (prefill included) over the whole run's time.
-      if (group) comm_share.push_back(group->collectives().seconds() / (st.prefill_seconds + st.decode_seconds));
+      if (tp > 1) {
+        comm_share.push_back((replica->collective_seconds() - collective_before) /
+                             (st.prefill_seconds + st.decode_seconds));
+      }
       step_s.push_back(st.decode_seconds / static_cast<double>(st.decode_steps));
     }
     const double step = Median(step_s);

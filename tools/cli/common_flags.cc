@@ -15,10 +15,8 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
   TPS_ASSIGN_OR_RETURN(int64_t tp, args.Int("tp", 1));
   if (tp < 1 || tp > 64) return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
   f.tp = static_cast<int>(tp);
-  f.transport = args.String("transport", "shm");
-  if (f.transport != "shm" && f.transport != "gloo") {
-    return absl::InvalidArgumentError(absl::StrCat("--transport must be shm or gloo, got '", f.transport, "'"));
-  }
+  TPS_ASSIGN_OR_RETURN(f.transport,
+                       worker::ParseTransport(args.String("transport", "shm"), "--transport"));
   TPS_ASSIGN_OR_RETURN(f.prefill_chunk, args.Int("prefill-chunk", 512));
   if (f.prefill_chunk <= 0) {
     return absl::InvalidArgumentError(
@@ -48,6 +46,18 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
                        shard::ParseVisionParallelism(args.String("vision-parallelism", "auto"),
                                                      "--vision-parallelism"));
   return f;
+}
+
+absl::StatusOr<std::unique_ptr<worker::LocalGroup>> OpenLocalGroup(
+    const std::string& model_dir, const ModelFlags& flags, const shard::ModelOptions& options) {
+  worker::LocalGroupOptions g;
+  g.model_dir = model_dir;
+  g.tp_size = flags.tp;
+  g.model = options;
+  g.threads_per_rank = flags.threads;
+  g.transport = flags.transport;
+  g.member_command = {"/proc/self/exe", "worker-rank"};
+  return worker::LocalGroup::Start(g);
 }
 
 }  // namespace tpserve::cli

@@ -3,12 +3,15 @@
 #define TPSERVE_TOOLS_CLI_COMMON_FLAGS_H_
 
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "shard/qwen35_model.h"
 #include "tools/cli/args.h"
+#include "worker/group_comm.h"
+#include "worker/local_group.h"
 
 namespace tpserve::cli {
 
@@ -30,13 +33,18 @@ inline const std::set<std::string> kCommonModelValueFlags = {"tp", "transport", 
 
 struct ModelFlags {
   int tp = 1;
-  std::string transport = "shm";
+  worker::Transport transport = worker::Transport::kShm;
   int threads = 0;
   int64_t prefill_chunk = 512;
   shard::ModelOptions options;
 };
 
 absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args);
+
+// The replica the engine commands run on: this process alone (--tp 1) or a local group of --tp
+// processes whose followers are this binary's `worker-rank`.
+absl::StatusOr<std::unique_ptr<worker::LocalGroup>> OpenLocalGroup(
+    const std::string& model_dir, const ModelFlags& flags, const shard::ModelOptions& options);
 
 }  // namespace tpserve::cli
 

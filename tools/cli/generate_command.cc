@@ -37,7 +37,7 @@
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
-#include "tools/cli/replica.h"
+#include "worker/local_group.h"
 #include "vision/image_plan.h"
 #include "vision/mrope_positions.h"
 #include "vision/preprocess_config.h"
@@ -254,8 +254,8 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   options.max_tokens_per_step =
       std::min<int64_t>(options.max_tokens_per_step, std::max<int64_t>(gen.prefill_chunk, 1));
 
-  TPS_ASSIGN_OR_RETURN(std::unique_ptr<Replica> replica,
-                       Replica::Open(model_dir, flags.tp, flags.threads, options, flags.transport));
+  TPS_ASSIGN_OR_RETURN(std::unique_ptr<worker::LocalGroup> replica,
+                       OpenLocalGroup(model_dir, flags, options));
   const shard::LoadedModel& loaded = replica->loaded();
   if (loaded.spec.random_weights) {
     std::fprintf(stderr,
@@ -299,7 +299,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   shard::GenerationStats stats;
   TPS_ASSIGN_OR_RETURN(
       std::vector<shard::GenerationResult> results,
-      shard::Generate(replica->runner(), absl::MakeConstSpan(&request, 1), gen, &stats));
+      shard::Generate(*replica, absl::MakeConstSpan(&request, 1), gen, &stats));
   TPS_RETURN_IF_ERROR(write_status);
   if (!logits_out.empty()) TPS_RETURN_IF_ERROR(npy.Close());
 

@@ -1,8 +1,6 @@
 // tpserve up: a whole cluster on this host — one tpserve-coordinator and R groups of N
 // tpserve-worker ranks (CPU) — in the foreground until Ctrl-C.
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
+#include "ops/base/subprocess.h"
 #include "tools/cli/args.h"
 #include "tools/cli/chat_client.h"
 #include "tools/cli/commands.h"
@@ -66,38 +65,26 @@ std::string BinDir() {
 
 struct Child {
   std::string name;
-  pid_t pid = -1;
-  bool reaped = false;
+  Subprocess process;
+  bool reported = false;  // its exit was reported
 };
 
-absl::StatusOr<pid_t> Spawn(const std::string& binary, const std::vector<std::string>& args,
-                            const std::string& log_path) {
-  if (access(binary.c_str(), X_OK) != 0) {
-    return absl::NotFoundError(absl::StrCat(binary, " not found (build it: scripts/build.sh)"));
+absl::StatusOr<Subprocess> Spawn(const std::string& binary, const std::vector<std::string>& args,
+                                 const std::string& log_path) {
+  std::vector<std::string> argv = {binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SpawnOptions o;
+  o.parent_death_signal = SIGTERM;  // drains, like Ctrl-C
+  o.out = Redirect::File(log_path, /*append=*/false);
+  o.err = o.out;
+  absl::StatusOr<Subprocess> p = Subprocess::Exec(argv, o);
+  if (absl::IsFailedPrecondition(p.status())) {
+    return Annotate(p.status(), "build the binaries first (scripts/build.sh)");
   }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(1);
-    FILE* log = std::fopen(log_path.c_str(), "w");
-    if (log != nullptr) {
-      dup2(fileno(log), 1);
-      dup2(fileno(log), 2);
-    }
-    std::vector<std::string> all = {binary};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
+  return p;
 }
 
-absl::StatusOr<nlohmann::json> WaitForPortFile(const std::string& path, pid_t pid,
+absl::StatusOr<nlohmann::json> WaitForPortFile(const std::string& path, Subprocess& process,
                                                absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline && !g_stop.load()) {
@@ -108,40 +95,23 @@ absl::StatusOr<nlohmann::json> WaitForPortFile(const std::string& path, pid_t pi
       nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
       if (!j.is_discarded() && j.is_object()) return j;
     }
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      return absl::UnavailableError(absl::StrCat("process ", pid, " exited during startup"));
+    if (!process.Running()) {
+      return absl::UnavailableError(absl::StrCat("process ", process.pid(), " ",
+                                                 process.DescribeExit(), " during startup"));
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
   return absl::DeadlineExceededError(absl::StrCat("no port file ", path, " in time"));
 }
 
+// SIGTERM to every child (they drain), up to 10 s, then SIGKILL; all reaped.
 void StopAll(std::vector<Child>& children) {
-  for (Child& c : children) {
-    if (!c.reaped) kill(c.pid, SIGTERM);
-  }
+  for (Child& c : children) c.process.Signal(SIGTERM);
   const absl::Time until = absl::Now() + absl::Seconds(10);
-  for (;;) {
-    bool all = true;
-    for (Child& c : children) {
-      if (c.reaped) continue;
-      int status;
-      if (waitpid(c.pid, &status, WNOHANG) == c.pid) {
-        c.reaped = true;
-      } else {
-        all = false;
-      }
-    }
-    if (all || absl::Now() > until) break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
   for (Child& c : children) {
-    if (c.reaped) continue;
-    kill(c.pid, SIGKILL);
-    int status;
-    waitpid(c.pid, &status, 0);
-    c.reaped = true;
+    if (!c.process.WaitFor(std::max(absl::ZeroDuration(), until - absl::Now())).has_value()) {
+      c.process.Kill();
+    }
   }
 }
 
@@ -212,10 +182,12 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
         cargs.push_back(args.String(f, ""));
       }
     }
-    TPS_ASSIGN_OR_RETURN(pid_t cpid, Spawn(bin + "/tpserve-coordinator", cargs, log_dir + "/coordinator.log"));
-    children.push_back({"coordinator", cpid});
+    TPS_ASSIGN_OR_RETURN(Subprocess coordinator,
+                         Spawn(bin + "/tpserve-coordinator", cargs, log_dir + "/coordinator.log"));
+    children.push_back({"coordinator", std::move(coordinator)});
     TPS_ASSIGN_OR_RETURN(nlohmann::json ports,
-                         WaitForPortFile(log_dir + "/coordinator.ports", cpid, absl::Seconds(60)));
+                         WaitForPortFile(log_dir + "/coordinator.ports", children.back().process,
+                                         absl::Seconds(60)));
     const std::string client_addr = absl::StrCat("127.0.0.1:", ports.value("client", 0));
     const std::string cluster_addr = absl::StrCat("127.0.0.1:", ports.value("cluster", 0));
     for (int64_t r = 0; r < replicas; ++r) {
@@ -233,9 +205,11 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
             wargs.push_back(args.String(f, ""));
           }
         }
-        TPS_ASSIGN_OR_RETURN(pid_t wpid, Spawn(bin + "/tpserve-worker", wargs,
-                                               absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".log")));
-        children.push_back({absl::StrCat("worker g", r, " rank ", k), wpid});
+        TPS_ASSIGN_OR_RETURN(
+            Subprocess worker,
+            Spawn(bin + "/tpserve-worker", wargs,
+                  absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".log")));
+        children.push_back({absl::StrCat("worker g", r, " rank ", k), std::move(worker)});
       }
     }
     std::fprintf(stderr, "tpserve up: coordinator at %s, %lld replica(s) x %lld rank(s) of %s "
@@ -257,10 +231,9 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     for (;;) {
       if (g_stop.load()) return absl::CancelledError("interrupted during startup");
       for (Child& c : children) {
-        int st;
-        if (!c.reaped && waitpid(c.pid, &st, WNOHANG) == c.pid) {
-          c.reaped = true;
-          return absl::UnavailableError(absl::StrCat(c.name, " exited during startup; see ", log_dir));
+        if (!c.process.Running()) {
+          return absl::UnavailableError(absl::StrCat(c.name, " ", c.process.DescribeExit(),
+                                                     " during startup; see ", log_dir));
         }
       }
       absl::StatusOr<v1::ListModelsResponse> models = client->ListModels();
@@ -293,13 +266,11 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     // Serve until interrupted; a dead coordinator ends the cluster, a dead worker is reported.
     while (!g_stop.load()) {
       for (Child& c : children) {
-        int st;
-        if (!c.reaped && waitpid(c.pid, &st, WNOHANG) == c.pid) {
-          c.reaped = true;
-          std::fprintf(stderr, "tpserve up: %s (pid %d) exited; see %s\n", c.name.c_str(), c.pid,
-                       log_dir.c_str());
-          if (c.name == "coordinator") return absl::UnavailableError("the coordinator exited");
-        }
+        if (c.reported || c.process.Running()) continue;
+        c.reported = true;
+        std::fprintf(stderr, "tpserve up: %s (pid %d) %s; see %s\n", c.name.c_str(),
+                     c.process.pid(), c.process.DescribeExit().c_str(), log_dir.c_str());
+        if (c.name == "coordinator") return absl::UnavailableError("the coordinator exited");
       }
       absl::SleepFor(absl::Milliseconds(100));
     }

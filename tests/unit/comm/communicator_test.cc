@@ -1,5 +1,5 @@
 // Both CPU communicators (Gloo over TCP, shared memory) with closed-form expected values: ranks
-// as threads, and ranks as real processes (fork) rendezvousing through a FileStore; a SIGKILLed
+// as threads, and ranks as real processes (Subprocess::Fork) rendezvousing through a FileStore; a SIGKILLed
 // peer fails the survivor fast.
 #include "ops/comm/gloo/gloo_communicator.h"
 #include "ops/comm/shm/shm_communicator.h"
@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "ops/base/subprocess.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
@@ -109,8 +110,6 @@ TEST_P(CommunicatorTest, BadArgumentsAreRefused) {
 // Two real processes: the child is rank 1; it checks its own results and reports by exit code.
 TEST_P(CommunicatorTest, AllReduceAcrossProcesses) {
   const std::string dir = testing::MakeTempDir();
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
   auto body = [&](int rank) -> bool {
     FileStore store(dir);
     auto comm = Create(GetParam(), store, rank, 2);
@@ -122,36 +121,30 @@ TEST_P(CommunicatorTest, AllReduceAcrossProcesses) {
     }
     return true;
   };
-  if (child == 0) _exit(body(1) ? 0 : 1);
+  ASSERT_OK_AND_ASSIGN(Subprocess child, Subprocess::Fork([&] { return body(1) ? 0 : 1; }));
   EXPECT_TRUE(body(0));
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  child.Wait();
+  EXPECT_EQ(child.exit_code(), 0) << child.DescribeExit();
 }
 
 TEST_P(CommunicatorTest, KilledPeerFailsTheCollectiveInsteadOfHanging) {
   const std::string dir = testing::MakeTempDir();
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    FileStore store(dir);
-    auto comm = Create(GetParam(), store, 1, 2);
-    char c = comm.ok() ? 'y' : 'n';
-    (void)!write(ready[1], &c, 1);
-    pause();  // until killed
-    _exit(0);
-  }
+  ASSERT_OK_AND_ASSIGN(Subprocess child, Subprocess::Fork([&] {
+                         FileStore store(dir);
+                         auto comm = Create(GetParam(), store, 1, 2);
+                         char c = comm.ok() ? 'y' : 'n';
+                         (void)!write(ready[1], &c, 1);
+                         pause();  // until killed
+                         return 0;
+                       }));
   FileStore store(dir);
   ASSERT_OK_AND_ASSIGN(auto comm, Create(GetParam(), store, 0, 2, absl::Seconds(5)));
   char c = 0;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   ASSERT_EQ(c, 'y');
-  kill(child, SIGKILL);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
+  child.Kill();
   const absl::Time start = absl::Now();
   std::vector<float> v(1024, 1.0f);
   EXPECT_THAT(comm->AllReduce(View(v), ReduceOp::kSum),

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "gmock/gmock.h"
+#include "ops/base/subprocess.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
@@ -35,19 +36,16 @@ TEST(InProcessStoreTest, WaitTimesOutNamingTheKey) {
 
 TEST(FileStoreTest, ValueCrossesProcesses) {
   const std::string dir = testing::MakeTempDir();
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    FileStore store(dir);
-    absl::SleepFor(absl::Milliseconds(30));
-    _exit(store.Set("group/rank_1", std::string("a\0b", 3)).ok() ? 0 : 1);
-  }
+  ASSERT_OK_AND_ASSIGN(Subprocess child, Subprocess::Fork([&] {
+                         FileStore store(dir);
+                         absl::SleepFor(absl::Milliseconds(30));
+                         return store.Set("group/rank_1", std::string("a\0b", 3)).ok() ? 0 : 1;
+                       }));
   FileStore store(dir);
   ASSERT_OK_AND_ASSIGN(std::string v, store.Wait("group/rank_1", absl::Seconds(10)));
   EXPECT_EQ(v, std::string("a\0b", 3));
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  child.Wait();
+  EXPECT_EQ(child.exit_code(), 0);
   EXPECT_THAT(store.Wait("missing", absl::Milliseconds(10)),
               StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("missing")));
 }

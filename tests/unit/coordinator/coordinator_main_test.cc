@@ -1,16 +1,17 @@
 // The tpserve-coordinator binary: flags, the listening line, the port file, SIGTERM.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "coordinator/coordinator_flags.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/subprocess.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 #include "tests/unit/coordinator/coordinator_test_util.h"
@@ -85,47 +86,40 @@ TEST(CoordinatorFlagsTest, ErrorsNameTheFlag) {
 }
 
 struct Child {
-  pid_t pid = -1;
+  explicit Child(Subprocess p) : process(std::move(p)) {}
+  Subprocess process;
   FILE* out = nullptr;  // its stdout
+
+  ~Child() {
+    if (out != nullptr) fclose(out);
+  }
 };
 
-Child Spawn(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> argv;
-    std::string bin = TPS_COORDINATOR_BIN;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  return {pid, fdopen(fds[0], "r")};
+std::unique_ptr<Child> Spawn(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {TPS_COORDINATOR_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<Subprocess> p = Subprocess::Exec(argv, {.out = Redirect::Pipe()});
+  if (!p.ok()) return nullptr;
+  auto c = std::make_unique<Child>(std::move(*p));
+  c->out = fdopen(dup(c->process.stdout_fd()), "r");
+  return c;
 }
 
-int Wait(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+int Wait(Child& c) {
+  c.process.Wait();
+  return c.process.exit_code().value_or(-1);
 }
 
 TEST(CoordinatorMainTest, ListensWritesThePortFileAndStopsOnSigterm) {
   const std::string dir = ::tpserve::testing::MakeTempDir();
   const std::string port_file = dir + "/ports.json";
   std::ofstream(dir + "/api-token") << "tok\n";
-  Child c = Spawn({"--listen", "127.0.0.1:0", "--cluster-listen", "127.0.0.1:0", "--metrics-listen",
+  std::unique_ptr<Child> c = Spawn({"--listen", "127.0.0.1:0", "--cluster-listen", "127.0.0.1:0", "--metrics-listen",
                    "127.0.0.1:0", "--port-file", port_file, "--api-token-file", dir + "/api-token",
                    "--heartbeat-interval-ms", "500"});
-  ASSERT_GT(c.pid, 0);
+  ASSERT_NE(c, nullptr);
   char line[512] = {0};
-  ASSERT_NE(fgets(line, sizeof(line), c.out), nullptr);
+  ASSERT_NE(fgets(line, sizeof(line), c->out), nullptr);
   int client = 0, cluster = 0, metrics = 0;
   ASSERT_EQ(std::sscanf(line,
                         "tpserve-coordinator listening: client=127.0.0.1:%d cluster=127.0.0.1:%d "
@@ -147,22 +141,18 @@ TEST(CoordinatorMainTest, ListensWritesThePortFileAndStopsOnSigterm) {
   pb::ListModelsResponse models;
   EXPECT_TRUE(stub->ListModels(&context, pb::ListModelsRequest(), &models).ok());
 
-  kill(c.pid, SIGTERM);
-  EXPECT_EQ(Wait(c.pid), 0);
-  fclose(c.out);
+  c->process.Signal(SIGTERM);
+  EXPECT_EQ(Wait(*c), 0);
 }
 
 TEST(CoordinatorMainTest, BadFlagsExitTwo) {
-  Child c = Spawn({"--max-queue", "lots"});
-  ASSERT_GT(c.pid, 0);
-  EXPECT_EQ(Wait(c.pid), 2);
-  fclose(c.out);
-  c = Spawn({"--api-token-file", "/nonexistent/token"});
-  EXPECT_EQ(Wait(c.pid), 2);
-  fclose(c.out);
-  c = Spawn({"--cluster-tls-ca", "/nonexistent/ca.pem"});
-  EXPECT_EQ(Wait(c.pid), 2);
-  fclose(c.out);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--max-queue", "lots"}, {"--api-token-file", "/nonexistent/token"},
+        {"--cluster-tls-ca", "/nonexistent/ca.pem"}}) {
+    std::unique_ptr<Child> c = Spawn(args);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(Wait(*c), 2) << args[0];
+  }
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ TEST(WorkerFlagsTest, TheContractFlagsParse) {
   EXPECT_EQ(o.listen, "0.0.0.0:7000");
   EXPECT_EQ(f.metrics_listen, "0.0.0.0:7001");
   EXPECT_EQ(o.threads, 4);
-  EXPECT_EQ(o.transport, "gloo");
+  EXPECT_EQ(o.transport, Transport::kGloo);
   EXPECT_EQ(o.model.max_slots, 16);
   EXPECT_EQ(o.model.max_context, 8192);
   EXPECT_EQ(o.model.kv_dtype, DType::kBF16);

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,6 +32,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/subprocess.h"
 #include "tests/model/golden_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
@@ -54,7 +55,7 @@ struct Process {
   std::vector<std::string> args;
   std::string log;
   std::string port_file;
-  pid_t pid = -1;
+  std::optional<Subprocess> process;
 };
 
 struct StreamResult {
@@ -146,43 +147,17 @@ class WorkerProcessTest : public ::testing::Test {
 
   static void Launch(Process& p) {
     std::remove(p.port_file.c_str());
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-      if (getppid() != parent) _exit(1);
-      const int fd = open(p.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : p.args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    p.pid = pid;
+    absl::StatusOr<Subprocess> sp = Subprocess::Exec(
+        p.args, {.out = Redirect::File(p.log), .err = Redirect::File(p.log)});
+    ASSERT_OK(sp.status());
+    p.process = std::move(*sp);
   }
 
-  static void Kill(Process& p) {
-    if (p.pid <= 0) return;
-    kill(p.pid, SIGKILL);
-    int status = 0;
-    waitpid(p.pid, &status, 0);
-    p.pid = -1;
-  }
+  static void Kill(Process& p) { p.process.reset(); }  // SIGKILL and reap
 
   // Waits for the process to exit; its wait status, or -1 after `timeout`.
   static int AwaitExit(Process& p, absl::Duration timeout) {
-    const absl::Time until = absl::Now() + timeout;
-    while (absl::Now() < until) {
-      int status = 0;
-      if (waitpid(p.pid, &status, WNOHANG) == p.pid) {
-        p.pid = -1;
-        return status;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return -1;
+    return p.process->WaitFor(timeout).value_or(-1);
   }
 
   int PortOf(const Process& p, const std::string& which) {
@@ -404,11 +379,9 @@ TEST_F(WorkerProcessTest, AKilledFollowerEndsStreamsUnavailableAndTheGroupReform
     });
   }
   ASSERT_TRUE(first_token.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  kill(follower_.pid, SIGKILL);
+  follower_.process->Signal(SIGKILL);
   const absl::Time killed = absl::Now();
-  int status = 0;
-  waitpid(follower_.pid, &status, 0);
-  follower_.pid = -1;
+  Kill(follower_);
   for (auto& t : clients) t.join();
   for (const StreamResult& r : results) {
     if (r.status.ok()) {
@@ -435,10 +408,7 @@ TEST_F(WorkerProcessTest, AKilledFollowerEndsStreamsUnavailableAndTheGroupReform
 }
 
 TEST_F(WorkerProcessTest, ARestartedLeaderGetsItsFollowerBack) {
-  kill(leader_.pid, SIGKILL);
-  int status = 0;
-  waitpid(leader_.pid, &status, 0);
-  leader_.pid = -1;
+  Kill(leader_);
   coordinator_->ForgetWorkers();  // drop the dead leader's record; the follower re-registers
   Launch(leader_);
   ASSERT_TRUE(AwaitLeaderState(cluster::v1::WORKER_STATE_READY, kStartup)) << Logs();
@@ -467,7 +437,7 @@ TEST_F(WorkerProcessTest, SigtermDrainsInFlightStreamsAndExits) {
     result.status = reader->Finish();
   });
   ASSERT_TRUE(first_token.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  kill(leader_.pid, SIGTERM);
+  leader_.process->Signal(SIGTERM);
   client.join();
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.tokens.size(), 200u);
@@ -494,18 +464,10 @@ TEST(PlacedWorkerTest, AnUnassignedWorkerServesWhereTheCoordinatorPlacesIt) {
   ASSERT_NE(coordinator, nullptr);
   const std::string dir = tpserve::testing::MakeTempDir();
   const std::string ports = dir + "/ports", log = dir + "/log";
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(TPS_WORKER_BIN, TPS_WORKER_BIN, "--coordinator", coordinator->address().c_str(),
-          "--port-file", ports.c_str(), nullptr);
-    _exit(127);
-  }
+  ASSERT_OK_AND_ASSIGN(
+      Subprocess worker,
+      Subprocess::Exec({TPS_WORKER_BIN, "--coordinator", coordinator->address(), "--port-file", ports},
+                       {.out = Redirect::File(log), .err = Redirect::File(log)}));
   const bool ready = coordinator->WaitFor([](const auto& w) {
     return w.size() == 1 && w.begin()->second.last_heartbeat.state() == cluster::v1::WORKER_STATE_READY;
   }, kStartup);
@@ -526,8 +488,7 @@ TEST(PlacedWorkerTest, AnUnassignedWorkerServesWhereTheCoordinatorPlacesIt) {
     while (reader->Read(&response)) tokens.insert(tokens.end(), response.token_ids().begin(), response.token_ids().end());
     status = reader->Finish();
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  worker.Kill();
   ASSERT_TRUE(ready) << ReadAll(log);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(tokens, m.cases[1].greedy_tokens);

@@ -1,11 +1,16 @@
-// ServiceGroupLeader: rank 0 of a tensor-parallel group whose ranks were started independently
-// (service mode). It loads the leader's shard, publishes its control-channel address in the
-// coordinator's store (`<store_prefix>/control`), and forms the group: accepts world_size - 1
-// followers, sends each the GroupSetup, joins the communicator under a rendezvous prefix unique
-// to this leader instance and formation (`<store_prefix>/formation/<instance>-<n>`, so a
-// re-formed group never reads a stale key), waits until every follower has loaded, and warms up
-// with one tiny step. It is then the replica's StepRunner: each plan goes to every follower and
-// runs on the leader's shard.
+// GroupLeader: rank 0 of a tensor-parallel group — the one leader of every group, whoever started
+// its ranks. The group's followers (GroupFollower) find it through a rendezvous Store: a directory
+// (FileStore) for a local group whose members this process spawned (LocalGroup), the
+// coordinator's store (GrpcStore) for workers started on their own (service mode); an NCCL
+// unique id will travel the same way.
+//
+// It loads the leader's shard, publishes its control-channel address (`<store_prefix>/control`),
+// and forms the group: accepts world_size - 1 followers, sends each the GroupSetup, joins the
+// communicator under a rendezvous prefix unique to this leader instance and formation
+// (`<store_prefix>/formation/<instance>-<n>`, so a re-formed group never reads a stale key), waits
+// until every follower has loaded, and warms up with one tiny step. It is then the replica's
+// StepRunner: each plan goes to every follower and runs on the leader's shard; the leader gets the
+// full logits and samples.
 //
 // A broken group (a follower died, a step failed) is torn down with Break() — the communicator
 // is aborted, the followers' connections closed (so surviving followers re-join) and every slot
@@ -14,8 +19,8 @@
 // With world_size 1 there are no followers: Form() only publishes and warms up.
 //
 // Thread-safety: one thread (the leader's group thread) at a time.
-#ifndef TPSERVE_WORKER_SERVICE_GROUP_H_
-#define TPSERVE_WORKER_SERVICE_GROUP_H_
+#ifndef TPSERVE_WORKER_GROUP_LEADER_H_
+#define TPSERVE_WORKER_GROUP_LEADER_H_
 
 #include <cstdint>
 #include <functional>
@@ -35,23 +40,25 @@
 
 namespace tpserve::worker {
 
-struct ServiceGroupOptions {
+struct GroupLeaderOptions {
   std::string model_dir;
   int world_size = 1;
   shard::ModelOptions model;
   std::string control_host = "127.0.0.1";  // IPv4 address followers reach this leader on
-  std::string store_prefix;                // "group/<model>/<group>"
+  std::string store_prefix;                // "group/<model>/<group>" in service mode
   GroupCommOptions comm;
+  // Followers connecting (a local group's spawned ranks; infinite for ranks started on their own).
+  absl::Duration accept_timeout = absl::InfiniteDuration();
   absl::Duration ready_timeout = absl::Minutes(10);  // followers loading their shards
   std::string join_token;  // followers' hellos must carry it (empty: not checked)
 };
 
-class ServiceGroupLeader final : public shard::StepRunner {
+class GroupLeader final : public shard::StepRunner {
  public:
   // Listens on the control channel and loads the leader's shard.
-  static absl::StatusOr<std::unique_ptr<ServiceGroupLeader>> Create(
-      const ServiceGroupOptions& options, comm::Store& store, ops::Backend& backend);
-  ~ServiceGroupLeader() override;
+  static absl::StatusOr<std::unique_ptr<GroupLeader>> Create(
+      const GroupLeaderOptions& options, comm::Store& store, ops::Backend& backend);
+  ~GroupLeader() override;
 
   // Forms the group (see above). `check` runs while waiting for followers; its error (e.g.
   // Cancelled on shutdown) ends the wait. On error the caller calls Break() before trying again.
@@ -68,16 +75,17 @@ class ServiceGroupLeader final : public shard::StepRunner {
   shard::Qwen35Model& model() override { return *loaded_.model; }
 
   const shard::LoadedModel& loaded() const { return loaded_; }
+  // Time the leader spent in collectives (waits for slower ranks included), all formations.
   double collective_seconds() const { return timed_ ? timed_->seconds() + collective_before_ : collective_before_; }
   std::string control_address() const;
   int64_t formations() const { return formations_; }
 
  private:
-  ServiceGroupLeader(const ServiceGroupOptions& options, comm::Store& store)
+  GroupLeader(const GroupLeaderOptions& options, comm::Store& store)
       : options_(options), store_(store), followers_(options.world_size, options.join_token) {}
   absl::Status WarmUp();
 
-  ServiceGroupOptions options_;
+  GroupLeaderOptions options_;
   comm::Store& store_;
   std::string instance_;  // random, per process
   std::unique_ptr<ControlServer> server_;
@@ -93,4 +101,4 @@ class ServiceGroupLeader final : public shard::StepRunner {
 
 }  // namespace tpserve::worker
 
-#endif  // TPSERVE_WORKER_SERVICE_GROUP_H_
+#endif  // TPSERVE_WORKER_GROUP_LEADER_H_

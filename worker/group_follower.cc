@@ -1,15 +1,14 @@
-#include "worker/service_follower.h"
+#include "worker/group_follower.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
 #include "ops/comm/timed_communicator.h"
-#include "worker/control_channel.h"
-#include "worker/follower.h"
 #include "worker/group_setup.h"
-#include "worker/scheduler/build_step_plan.h"
+#include "worker/plan_codec.h"
 
 namespace tpserve::worker {
 namespace {
@@ -26,34 +25,22 @@ bool SleepUnlessStopped(absl::Duration d, const std::function<bool()>& stop) {
 
 }  // namespace
 
-ServiceFollower::ServiceFollower(const ServiceFollowerOptions& options, comm::Store& store,
-                                 ops::Backend& backend, WorkerStatus& status,
-                                 WorkerMetrics* metrics)
-    : options_(options), store_(store), backend_(backend), status_(status), metrics_(metrics) {}
+GroupFollower::GroupFollower(const GroupFollowerOptions& options, comm::Store& store,
+                         ops::Backend& backend, Observer* observer)
+    : options_(options), store_(store), backend_(backend), observer_(observer) {}
 
-ServiceFollower::~ServiceFollower() = default;
+GroupFollower::~GroupFollower() = default;
 
-void ServiceFollower::SetStatus(WorkerState state, const std::string& detail) {
-  status_.Set(state, detail);
-  if (metrics_ != nullptr) metrics_->SetState(state);
-}
-
-void ServiceFollower::PublishMemory() {
-  if (metrics_ == nullptr || loaded_.model == nullptr) return;
-  shard::SequenceMemory& m = loaded_.model->memory();
-  metrics_->SetMemory(m.slots_in_use(), m.config().max_slots, m.blocks_in_use(), m.num_blocks());
-  metrics_->SetVision(VisionUsageOf(*loaded_.model));
-}
-
-void ServiceFollower::ReleaseAllSlots() {
+void GroupFollower::ReleaseAllSlots() {
   if (loaded_.model == nullptr) return;
   shard::SequenceMemory& m = loaded_.model->memory();
   for (int32_t slot = 0; slot < m.config().max_slots; ++slot) {
     if (m.in_use(slot)) (void)m.Release(slot);
   }
+  if (observer_ != nullptr) observer_->OnMemory(*loaded_.model);
 }
 
-absl::Status ServiceFollower::EnsureLoaded(const cluster::v1::GroupSetup& setup) {
+absl::Status GroupFollower::EnsureLoaded(const cluster::v1::GroupSetup& setup) {
   cluster::v1::GroupSetup key = setup;
   key.clear_rendezvous_prefix();
   const std::string serialized = key.SerializeAsString();
@@ -62,14 +49,39 @@ absl::Status ServiceFollower::EnsureLoaded(const cluster::v1::GroupSetup& setup)
   loaded_setup_.clear();
   TPS_ASSIGN_OR_RETURN(shard::ModelOptions options, ModelOptionsFromSetup(setup));
   const std::string dir = options_.model_dir.empty() ? setup.model_dir() : options_.model_dir;
-  SetStatus(WorkerState::kLoading, absl::StrCat("loading the shard of ", dir));
+  if (observer_ != nullptr) observer_->OnLoading(absl::StrCat("loading the shard of ", dir));
   const shard::ParallelLayout layout{.tp_size = options_.world_size, .tp_rank = options_.rank};
   TPS_ASSIGN_OR_RETURN(loaded_, shard::LoadQwen35Model(dir, backend_, layout, options));
   loaded_setup_ = serialized;
   return absl::OkStatus();
 }
 
-absl::Status ServiceFollower::JoinOnce(const std::function<bool()>& stop) {
+absl::Status GroupFollower::RunSteps(ControlConnection& conn, comm::TimedCommunicator& comm,
+                                   const std::function<bool()>& stop, const std::string& who) {
+  double collective = comm.seconds();
+  for (;;) {
+    while (!conn.WaitReadable(absl::Milliseconds(100))) {
+      if (stop()) return absl::CancelledError(who + ": stopping");
+    }
+    TPS_ASSIGN_OR_RETURN(cluster::v1::ControlMessage m, conn.Receive(absl::InfiniteDuration()));
+    if (m.has_shutdown()) return absl::OkStatus();
+    if (!m.has_step()) return absl::InvalidArgumentError(who + ": unexpected control message");
+    TPS_ASSIGN_OR_RETURN(shard::StepPlan plan, DecodePlan(m.step()));
+    const absl::Time start = absl::Now();
+    if (absl::Status s = loaded_.model->Forward(plan).status(); !s.ok()) {
+      comm.Abort(s);
+      return Annotate(s, who);
+    }
+    if (observer_ != nullptr) {
+      observer_->OnStep(plan, absl::ToDoubleSeconds(absl::Now() - start),
+                        comm.seconds() - collective);
+      collective = comm.seconds();
+      observer_->OnMemory(*loaded_.model);
+    }
+  }
+}
+
+absl::Status GroupFollower::FollowOnce(const std::function<bool()>& stop) {
   const std::string who = absl::StrCat("rank ", options_.rank, " of ", options_.world_size);
   const std::string key = options_.store_prefix + "/control";
   std::string address;
@@ -94,9 +106,13 @@ absl::Status ServiceFollower::JoinOnce(const std::function<bool()>& stop) {
     if (stop()) return absl::CancelledError("stopping");
   }
   TPS_ASSIGN_OR_RETURN(cluster::v1::ControlMessage first, conn->Receive(options_.setup_timeout));
-  if (!first.has_setup()) return absl::InvalidArgumentError(who + ": expected the group setup first");
+  if (!first.has_setup()) {
+    return absl::InvalidArgumentError(who + ": expected the group setup first");
+  }
   const cluster::v1::GroupSetup& setup = first.setup();
 
+  // Load and join (or fail) and report either way, so the leader never waits for a rank that
+  // gave up.
   std::unique_ptr<comm::Communicator> comm;
   std::unique_ptr<comm::TimedCommunicator> timed;
   load_failed_ = false;
@@ -113,8 +129,12 @@ absl::Status ServiceFollower::JoinOnce(const std::function<bool()>& stop) {
     ReleaseAllSlots();
     comm::PrefixStore rendezvous(setup.rendezvous_prefix(), store_);
     GroupCommOptions comm_options = options_.comm;
-    if (!setup.transport().empty()) comm_options.transport = setup.transport();
-    TPS_ASSIGN_OR_RETURN(comm, JoinGroup(rendezvous, options_.rank, options_.world_size, comm_options));
+    if (!setup.transport().empty()) {
+      TPS_ASSIGN_OR_RETURN(comm_options.transport,
+                           ParseTransport(setup.transport(), "group setup: transport"));
+    }
+    TPS_ASSIGN_OR_RETURN(comm,
+                         JoinGroup(rendezvous, options_.rank, options_.world_size, comm_options));
     timed = std::make_unique<comm::TimedCommunicator>(*comm);
     return loaded_.model->set_communicator(timed.get());
   }();
@@ -125,41 +145,38 @@ absl::Status ServiceFollower::JoinOnce(const std::function<bool()>& stop) {
   TPS_RETURN_IF_ERROR_CTX(join, who);
 
   ++formations_;
-  if (metrics_ != nullptr) metrics_->AddFormation();
-  SetStatus(WorkerState::kReady, absl::StrCat("following the leader at ", address));
-  PublishMemory();
-  double collective = 0;
-  FollowerStepHooks hooks;
-  hooks.stop = stop;
-  hooks.on_step = [&](const shard::StepPlan& plan, double seconds) {
-    if (metrics_ == nullptr) return;
-    metrics_->ObserveStep(PhaseOf(plan), seconds);
-    metrics_->AddCollectiveSeconds(timed->seconds() - collective);
-    collective = timed->seconds();
-    PublishMemory();
-  };
-  absl::Status s = RunFollowerSteps(*conn, *loaded_.model, *timed, who, hooks);
+  if (observer_ != nullptr) {
+    observer_->OnFormation();
+    observer_->OnReady(absl::StrCat("following the leader at ", address));
+    observer_->OnMemory(*loaded_.model);
+  }
+  const absl::Status s = RunSteps(*conn, *timed, stop, who);
   (void)loaded_.model->set_communicator(nullptr);
   timed.reset();
   comm.reset();
   ReleaseAllSlots();
-  PublishMemory();
-  if (s.ok()) return absl::UnavailableError("the leader shut the group down");
   return s;
 }
 
-absl::Status ServiceFollower::Run(const std::function<bool()>& stop) {
-  SetStatus(WorkerState::kLoading, absl::StrCat("waiting for the group leader (", options_.store_prefix, ")"));
+absl::Status GroupFollower::Run(const std::function<bool()>& stop) {
+  if (observer_ != nullptr) {
+    observer_->OnLoading(
+        absl::StrCat("waiting for the group leader (", options_.store_prefix, ")"));
+  }
   while (!stop()) {
-    const absl::Status s = JoinOnce(stop);
+    absl::Status s = FollowOnce(stop);
     if (stop()) break;
+    if (s.ok()) s = absl::UnavailableError("the leader shut the group down");
     if (load_failed_) {
-      SetStatus(WorkerState::kFailed, absl::StrCat("cannot load the shard: ", s.message()));
+      if (observer_ != nullptr) {
+        observer_->OnFailed(absl::StrCat("cannot load the shard: ", s.message()));
+      }
       if (SleepUnlessStopped(absl::Seconds(2), stop)) break;
       continue;
     }
-    SetStatus(WorkerState::kLoading,
-              absl::StrCat("re-joining the group (last: ", s.message(), ")"));
+    if (observer_ != nullptr) {
+      observer_->OnLoading(absl::StrCat("re-joining the group (last: ", s.message(), ")"));
+    }
     if (SleepUnlessStopped(absl::Milliseconds(200), stop)) break;
   }
   return absl::OkStatus();

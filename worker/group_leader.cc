@@ -1,4 +1,4 @@
-#include "worker/service_group.h"
+#include "worker/group_leader.h"
 
 #include <random>
 #include <utility>
@@ -12,31 +12,28 @@
 
 namespace tpserve::worker {
 
-absl::StatusOr<std::unique_ptr<ServiceGroupLeader>> ServiceGroupLeader::Create(
-    const ServiceGroupOptions& options, comm::Store& store, ops::Backend& backend) {
-  if (options.world_size < 1 || options.world_size > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("world size must be in [1, 64], got ", options.world_size));
-  }
-  std::unique_ptr<ServiceGroupLeader> g(new ServiceGroupLeader(options, store));
+absl::StatusOr<std::unique_ptr<GroupLeader>> GroupLeader::Create(
+    const GroupLeaderOptions& options, comm::Store& store, ops::Backend& backend) {
+  const shard::ParallelLayout layout{.tp_size = options.world_size, .tp_rank = 0};
+  TPS_RETURN_IF_ERROR(layout.Validate());
+  std::unique_ptr<GroupLeader> g(new GroupLeader(options, store));
   std::random_device rd;
   g->instance_ = absl::StrFormat("%08x%08x", rd(), rd());
   if (options.world_size > 1) {
     TPS_ASSIGN_OR_RETURN(g->server_, ControlServer::Listen(options.control_host, 0));
   }
-  const shard::ParallelLayout layout{.tp_size = options.world_size, .tp_rank = 0};
   TPS_ASSIGN_OR_RETURN(g->loaded_,
                        shard::LoadQwen35Model(options.model_dir, backend, layout, options.model));
   return g;
 }
 
-ServiceGroupLeader::~ServiceGroupLeader() { loaded_.model.reset(); }
+GroupLeader::~GroupLeader() { loaded_.model.reset(); }
 
-std::string ServiceGroupLeader::control_address() const {
+std::string GroupLeader::control_address() const {
   return server_ ? absl::StrCat(options_.control_host, ":", server_->port()) : "";
 }
 
-absl::Status ServiceGroupLeader::Form(const std::function<absl::Status()>& check) {
+absl::Status GroupLeader::Form(const std::function<absl::Status()>& check) {
   Break(absl::OkStatus());
   const int world = options_.world_size;
   if (world > 1) {
@@ -46,10 +43,10 @@ absl::Status ServiceGroupLeader::Form(const std::function<absl::Status()>& check
         absl::StrCat(options_.store_prefix, "/formation/", instance_, "-", formations_ + 1);
     cluster::v1::GroupSetup setup = MakeGroupSetup(options_.model_dir, world, options_.model);
     setup.set_rendezvous_prefix(prefix);
-    setup.set_transport(options_.comm.transport);
-    TPS_RETURN_IF_ERROR(followers_.AcceptAll(*server_, setup, absl::InfiniteFuture(), check));
+    setup.set_transport(TransportName(options_.comm.transport));
+    TPS_RETURN_IF_ERROR(followers_.AcceptAll(*server_, setup, absl::Now() + options_.accept_timeout, check));
     TPS_LOG(kInfo) << "all " << world - 1 << " followers connected; joining the communicator ("
-                   << options_.comm.transport << ", " << prefix << ")";
+                   << TransportName(options_.comm.transport) << ", " << prefix << ")";
     comm::PrefixStore rendezvous(prefix, store_);
     TPS_ASSIGN_OR_RETURN(comm_, JoinGroup(rendezvous, 0, world, options_.comm));
     timed_ = std::make_unique<comm::TimedCommunicator>(*comm_);
@@ -61,7 +58,7 @@ absl::Status ServiceGroupLeader::Form(const std::function<absl::Status()>& check
   return absl::OkStatus();
 }
 
-absl::Status ServiceGroupLeader::WarmUp() {
+absl::Status GroupLeader::WarmUp() {
   const int32_t slot = loaded_.model->memory().FindFreeSlot();
   if (slot < 0) return absl::InternalError("no free slot for the warm-up step");
   shard::StepPlan plan;
@@ -75,7 +72,7 @@ absl::Status ServiceGroupLeader::WarmUp() {
   return Run(release).status();
 }
 
-void ServiceGroupLeader::Break(const absl::Status& why) {
+void GroupLeader::Break(const absl::Status& why) {
   if (comm_ != nullptr && !why.ok()) comm_->Abort(why);
   followers_.Close();
   if (loaded_.model != nullptr) {
@@ -91,12 +88,12 @@ void ServiceGroupLeader::Break(const absl::Status& why) {
   broken_ = absl::OkStatus();
 }
 
-void ServiceGroupLeader::Shutdown(const std::string& reason) {
+void GroupLeader::Shutdown(const std::string& reason) {
   followers_.SendShutdown(reason);
   followers_.Close();
 }
 
-absl::StatusOr<shard::StepLogits> ServiceGroupLeader::Run(const shard::StepPlan& plan) {
+absl::StatusOr<shard::StepLogits> GroupLeader::Run(const shard::StepPlan& plan) {
   if (!broken_.ok()) return broken_;
   absl::Status s;
   if (options_.world_size > 1) {
