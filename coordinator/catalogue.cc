@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
-#include "shard/memory_estimate.h"
+#include "model/memory_estimate.h"
 
 namespace tpserve::coordinator {
 namespace {
@@ -55,7 +55,7 @@ absl::StatusOr<ModelEntry> ParseEntry(const Json& m, const std::string& where,
   if (std::filesystem::path(e.path).is_relative() && !base_dir.empty()) {
     e.path = (std::filesystem::path(base_dir) / e.path).lexically_normal().string();
   }
-  absl::StatusOr<shard::Qwen35Spec> spec = shard::LoadQwen35Config(e.path);
+  absl::StatusOr<model::Qwen35Spec> spec = model::LoadQwen35Config(e.path);
   if (!spec.ok()) {
     return absl::Status(spec.status().code(),
                         absl::StrCat(where, " (", e.name, "): ", spec.status().message()));
@@ -105,9 +105,9 @@ bool ModelEntry::HasCapability(const std::string& capability) const {
   return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();
 }
 
-uint64_t MemoryPerRank(const shard::Qwen35Spec& spec, int tp_size, const MemoryHeadroom& headroom) {
-  const DType weight_dtype = shard::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
-  const shard::MemoryEstimate m = shard::EstimateMemory(spec, weight_dtype, DType::kBF16);
+uint64_t MemoryPerRank(const model::Qwen35Spec& spec, int tp_size, const MemoryHeadroom& headroom) {
+  const DType weight_dtype = model::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
+  const model::MemoryEstimate m = model::EstimateMemory(spec, weight_dtype, DType::kBF16);
   const int64_t tokens = std::min(headroom.tokens, spec.text.max_position_embeddings);
   const double total = static_cast<double>(m.weight_bytes.total()) +
                        static_cast<double>(m.CacheBytes(headroom.sequences, tokens));
@@ -115,7 +115,7 @@ uint64_t MemoryPerRank(const shard::Qwen35Spec& spec, int tp_size, const MemoryH
   return static_cast<uint64_t>(std::ceil(per_rank));
 }
 
-std::vector<std::string> CapabilitiesOfSpec(const shard::Qwen35Spec& spec) {
+std::vector<std::string> CapabilitiesOfSpec(const model::Qwen35Spec& spec) {
   std::vector<std::string> caps;
   if (spec.has_vision_tower()) caps.push_back("vision");
   caps.push_back("thinking");

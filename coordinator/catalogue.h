@@ -32,7 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/model_assets.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 
 namespace tpserve::coordinator {
 
@@ -52,7 +52,7 @@ struct ModelEntry {
   std::vector<int> tp_sizes;
   std::vector<std::string> capabilities;  // "vision", "thinking", "tools"
   std::vector<std::string> device_kinds;  // empty: any
-  shard::Qwen35Spec spec;
+  model::Qwen35Spec spec;
   std::map<int, uint64_t> memory_per_rank;  // TP size -> bytes one rank needs
   bool listed = false;                      // from the catalogue file (else discovered)
 
@@ -61,10 +61,10 @@ struct ModelEntry {
 
 // Bytes one rank of a `tp_size` group needs for `spec` under `headroom` (weights in the config's
 // dtype, bf16 KV cache; the split is taken as even).
-uint64_t MemoryPerRank(const shard::Qwen35Spec& spec, int tp_size, const MemoryHeadroom& headroom);
+uint64_t MemoryPerRank(const model::Qwen35Spec& spec, int tp_size, const MemoryHeadroom& headroom);
 
 // "vision" (when the config has a vision tower), "thinking", "tools".
-std::vector<std::string> CapabilitiesOfSpec(const shard::Qwen35Spec& spec);
+std::vector<std::string> CapabilitiesOfSpec(const model::Qwen35Spec& spec);
 
 class Catalogue {
  public:

@@ -113,7 +113,7 @@ std::vector<TokenIdRange> AllowedTokenRanges(const tokenizer::Tokenizer& tokeniz
   return ranges;
 }
 
-std::string TierOfSpec(const shard::Qwen35Spec& spec) {
+std::string TierOfSpec(const model::Qwen35Spec& spec) {
   for (const TierRow& row : kTiers) {
     if (spec.text.hidden_size == row.hidden && spec.text.num_hidden_layers == row.layers) {
       return row.tier;
@@ -132,7 +132,7 @@ int TierRank(const std::string& tier) {
 absl::StatusOr<std::shared_ptr<const ModelAssets>> LoadModelAssets(const std::string& model_dir) {
   auto assets = std::make_shared<ModelAssets>();
   assets->model_dir = model_dir;
-  TPS_ASSIGN_OR_RETURN(assets->spec, shard::LoadQwen35Config(model_dir));
+  TPS_ASSIGN_OR_RETURN(assets->spec, model::LoadQwen35Config(model_dir));
   TPS_ASSIGN_OR_RETURN(assets->tokenizer, tokenizer::Tokenizer::FromModelDir(model_dir));
   TPS_ASSIGN_OR_RETURN(assets->template_variant, DetectTemplateVariant(model_dir));
   TPS_ASSIGN_OR_RETURN(GenerationConfig gen, ReadGenerationConfig(model_dir));

@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "coordinator/tokenizer/chat_template.h"
 #include "coordinator/tokenizer/tokenizer.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 
 namespace tpserve::coordinator {
 
@@ -41,7 +41,7 @@ struct GenerationDefaults {
 
 struct ModelAssets {
   std::string model_dir;
-  shard::Qwen35Spec spec;
+  model::Qwen35Spec spec;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   // kQwen36 when the directory's chat template mentions preserve_thinking (only Qwen3.6's does).
   tokenizer::ChatTemplateVariant template_variant = tokenizer::ChatTemplateVariant::kQwen35;
@@ -69,7 +69,7 @@ std::vector<TokenIdRange> AllowedTokenRanges(const tokenizer::Tokenizer& tokeniz
 
 // The model size tier of a config (spec §1.4): "0.8b", "2b", "4b", "9b", "27b" when hidden size and
 // layer count match a published size, else "custom".
-std::string TierOfSpec(const shard::Qwen35Spec& spec);
+std::string TierOfSpec(const model::Qwen35Spec& spec);
 // Larger tiers rank higher; "custom" ranks lowest.
 int TierRank(const std::string& tier);
 

@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 
 namespace tpserve::coordinator {
 

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
-#include "shard/checkpoint.h"
+#include "model/checkpoint.h"
 #include "shard/weight_loader.h"
 #include "vision/preprocess_config.h"
 
@@ -50,8 +50,8 @@ absl::StatusOr<LoadedModel> LoadQwen35Model(const std::string& model_dir, ops::B
                                             const ParallelLayout& layout,
                                             const ModelOptions& options) {
   LoadedModel out;
-  TPS_ASSIGN_OR_RETURN(out.spec, LoadQwen35Config(model_dir));
-  TPS_ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, Checkpoint::Open(model_dir));
+  TPS_ASSIGN_OR_RETURN(out.spec, model::LoadQwen35Config(model_dir));
+  TPS_ASSIGN_OR_RETURN(std::unique_ptr<model::Checkpoint> ckpt, model::Checkpoint::Open(model_dir));
   ModelOptions opts = options;
   WeightLoadOptions load;
   if (out.spec.has_vision_tower()) {

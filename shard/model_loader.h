@@ -8,14 +8,14 @@
 
 #include "absl/status/statusor.h"
 #include "ops/core/backend.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "shard/parallel_layout.h"
 #include "shard/qwen35_model.h"
 
 namespace tpserve::shard {
 
 struct LoadedModel {
-  Qwen35Spec spec;
+  model::Qwen35Spec spec;
   std::unique_ptr<Qwen35Model> model;
   // End-of-sequence ids: config eos ids plus generation_config.json's, deduplicated.
   std::vector<int32_t> stop_token_ids;

@@ -10,7 +10,7 @@
 
 #include "ops/core/device_buffer.h"
 #include "ops/core/tensor_view.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "vision/vision_weights.h"
 
 namespace tpserve::shard {
@@ -56,7 +56,7 @@ struct MlpWeights {
 };
 
 struct LayerWeights {
-  LayerKind kind = LayerKind::kLinearAttention;
+  model::LayerKind kind = model::LayerKind::kLinearAttention;
   ops::ConstTensorView input_norm;  // [hidden] f32 (zero-centred)
   ops::ConstTensorView post_norm;   // [hidden] f32 (zero-centred)
   FullAttentionWeights attention;   // when kind == kFullAttention

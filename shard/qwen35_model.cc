@@ -35,7 +35,7 @@ std::string_view VisionParallelismName(VisionParallelism parallelism) {
   return "auto";
 }
 
-absl::StatusOr<int> ResolveVisionTpSize(const Qwen35Spec& spec, int tp_size,
+absl::StatusOr<int> ResolveVisionTpSize(const model::Qwen35Spec& spec, int tp_size,
                                         VisionParallelism parallelism) {
   if (!spec.vision.has_value() || tp_size == 1) return 1;
   switch (parallelism) {
@@ -51,7 +51,7 @@ absl::StatusOr<int> ResolveVisionTpSize(const Qwen35Spec& spec, int tp_size,
   return VisionTensorParallelStatus(*spec.vision, tp_size).ok() ? tp_size : 1;
 }
 
-Qwen35Model::Qwen35Model(const Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
+Qwen35Model::Qwen35Model(const model::Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
                          const ParallelLayout& layout, const ModelOptions& options)
     : spec_(spec),
       weights_(std::move(weights)),
@@ -59,7 +59,7 @@ Qwen35Model::Qwen35Model(const Qwen35Spec& spec, ModelWeights weights, ops::Back
       layout_(layout),
       options_(options) {}
 
-absl::StatusOr<std::unique_ptr<Qwen35Model>> Qwen35Model::Create(const Qwen35Spec& spec,
+absl::StatusOr<std::unique_ptr<Qwen35Model>> Qwen35Model::Create(const model::Qwen35Spec& spec,
                                                                  ModelWeights weights,
                                                                  ops::Backend& backend,
                                                                  const ParallelLayout& layout,
@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Qwen35Model>> Qwen35Model::Create(const Qwen35Spe
 }
 
 absl::Status Qwen35Model::Build() {
-  const TextSpec& t = spec_.text;
+  const model::TextSpec& t = spec_.text;
   const int tp = layout_.tp_size;
   TPS_RETURN_IF_ERROR(layout_.Validate());
   // The divisibility rules of the split are the shard plan's.
@@ -116,7 +116,7 @@ absl::Status Qwen35Model::Build() {
     layer.kind = w.kind;
     layer.input_norm = w.input_norm;
     layer.post_norm = w.post_norm;
-    if (w.kind == LayerKind::kFullAttention) {
+    if (w.kind == model::LayerKind::kFullAttention) {
       layer.attention = std::make_unique<FullAttentionLayer>(fa, w.attention, full++);
     } else {
       layer.delta_net = std::make_unique<GatedDeltaNetLayer>(dn, w.delta_net, linear++);
@@ -159,7 +159,7 @@ absl::Status Qwen35Model::Build() {
 }
 
 absl::Status Qwen35Model::AllocateWorkspace() {
-  const TextSpec& t = spec_.text;
+  const model::TextSpec& t = spec_.text;
   const int tp = layout_.tp_size;
   const int64_t n = options_.max_tokens_per_step;
   const int64_t heads = t.num_heads / tp;
@@ -373,7 +373,7 @@ absl::Status Qwen35Model::RunLayers(const StepPlan& plan, const StepContext& ctx
     absl::Status s = [&]() -> absl::Status {
       ops::RmsNormArgs in_norm{.x = hidden, .weight = layer.input_norm, .out = normed, .eps = eps};
       TPS_RETURN_IF_ERROR(backend_.RmsNorm(in_norm));
-      if (layer.kind == LayerKind::kFullAttention) {
+      if (layer.kind == model::LayerKind::kFullAttention) {
         TPS_RETURN_IF_ERROR(layer.attention->Forward(backend_, ctx, *memory_, ws_, normed, mixer_out));
       } else {
         TPS_RETURN_IF_ERROR(layer.delta_net->Forward(backend_, ctx, *memory_, ws_, normed, mixer_out));
@@ -388,7 +388,7 @@ absl::Status Qwen35Model::RunLayers(const StepPlan& plan, const StepContext& ctx
     }();
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("layer ", i, " (",
-                                                 std::string(LayerKindName(layer.kind)), "): ",
+                                                 std::string(model::LayerKindName(layer.kind)), "): ",
                                                  s.message()));
     }
   }

@@ -36,7 +36,7 @@
 #include "shard/layers/gated_delta_net.h"
 #include "shard/layers/mlp.h"
 #include "shard/layers/workspace.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "shard/model_weights.h"
 #include "shard/parallel_layout.h"
 #include "shard/state/sequence_memory.h"
@@ -62,7 +62,7 @@ absl::StatusOr<VisionParallelism> ParseVisionParallelism(std::string_view text,
 std::string_view VisionParallelismName(VisionParallelism parallelism);
 
 // The tower split the model will use: tp_size for tensor parallel, 1 for data parallel / one rank.
-absl::StatusOr<int> ResolveVisionTpSize(const Qwen35Spec& spec, int tp_size,
+absl::StatusOr<int> ResolveVisionTpSize(const model::Qwen35Spec& spec, int tp_size,
                                         VisionParallelism parallelism);
 
 struct ModelOptions {
@@ -107,7 +107,7 @@ class StepLogits {
 
 class Qwen35Model {
  public:
-  static absl::StatusOr<std::unique_ptr<Qwen35Model>> Create(const Qwen35Spec& spec,
+  static absl::StatusOr<std::unique_ptr<Qwen35Model>> Create(const model::Qwen35Spec& spec,
                                                              ModelWeights weights,
                                                              ops::Backend& backend,
                                                              const ParallelLayout& layout,
@@ -116,7 +116,7 @@ class Qwen35Model {
   absl::StatusOr<StepLogits> Forward(const StepPlan& plan);
 
   SequenceMemory& memory() { return *memory_; }
-  const Qwen35Spec& spec() const { return spec_; }
+  const model::Qwen35Spec& spec() const { return spec_; }
   const ModelOptions& options() const { return options_; }
   const ModelWeights& weights() const { return weights_; }
   // The vision tower's encoder; null when the model has none (text-only config or checkpoint).
@@ -131,14 +131,14 @@ class Qwen35Model {
 
  private:
   struct DecoderLayer {
-    LayerKind kind;
+    model::LayerKind kind;
     ops::ConstTensorView input_norm, post_norm;
     std::unique_ptr<FullAttentionLayer> attention;
     std::unique_ptr<GatedDeltaNetLayer> delta_net;
     std::unique_ptr<MlpLayer> mlp;
   };
 
-  Qwen35Model(const Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
+  Qwen35Model(const model::Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
               const ParallelLayout& layout, const ModelOptions& options);
   absl::Status Build();
   absl::Status AllocateWorkspace();
@@ -152,7 +152,7 @@ class Qwen35Model {
   absl::Status ComputeLogits(const StepPlan& plan, const std::vector<StepLogits::Range>& ranges,
                              int64_t logit_rows);
 
-  Qwen35Spec spec_;
+  model::Qwen35Spec spec_;
   ModelWeights weights_;
   ops::Backend& backend_;
   ParallelLayout layout_;

@@ -59,7 +59,7 @@ absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_
   return out;
 }
 
-absl::Status VisionTensorParallelStatus(const VisionSpec& v, int tp_size) {
+absl::Status VisionTensorParallelStatus(const model::VisionSpec& v, int tp_size) {
   TPS_RETURN_IF_ERROR(ParallelLayout{.tp_size = tp_size}.Validate());
   TPS_RETURN_IF_ERROR(Divides(tp_size, v.num_heads, "vision_config.num_heads"));
   TPS_RETURN_IF_ERROR(Divides(tp_size, v.intermediate_size, "vision_config.intermediate_size"));
@@ -68,7 +68,7 @@ absl::Status VisionTensorParallelStatus(const VisionSpec& v, int tp_size) {
 
 namespace {
 
-absl::StatusOr<ShardSpec> VisionSpecFor(const VisionSpec& v, std::string_view local) {
+absl::StatusOr<ShardSpec> VisionSpecFor(const model::VisionSpec& v, std::string_view local) {
   const absl::string_view n(local.data(), local.size());
   auto ends = [&](absl::string_view suffix) { return absl::EndsWith(n, suffix); };
   const int64_t H = v.hidden_size, hd = v.head_dim(), I = v.intermediate_size;
@@ -100,9 +100,9 @@ absl::StatusOr<ShardSpec> VisionSpecFor(const VisionSpec& v, std::string_view lo
 
 }  // namespace
 
-absl::StatusOr<ShardPlan> ShardPlan::Make(const Qwen35Spec& spec, int tp_size) {
+absl::StatusOr<ShardPlan> ShardPlan::Make(const model::Qwen35Spec& spec, int tp_size) {
   TPS_RETURN_IF_ERROR(ParallelLayout{.tp_size = tp_size}.Validate());
-  const TextSpec& t = spec.text;
+  const model::TextSpec& t = spec.text;
   TPS_RETURN_IF_ERROR(Divides(tp_size, t.num_heads, "num_attention_heads"));
   if (t.num_kv_heads >= tp_size) {
     TPS_RETURN_IF_ERROR(Divides(tp_size, t.num_kv_heads, "num_key_value_heads"));
@@ -121,17 +121,17 @@ absl::StatusOr<ShardPlan> ShardPlan::Make(const Qwen35Spec& spec, int tp_size) {
 }
 
 absl::StatusOr<ShardSpec> ShardPlan::SpecFor(std::string_view name) const {
-  const TextSpec& t = spec_.text;
+  const model::TextSpec& t = spec_.text;
   const int64_t D = t.head_dim, dk = t.head_k_dim, dv = t.head_v_dim;
   const int64_t r = t.num_v_heads / t.num_k_heads;  // value heads per key head
   const int64_t I = t.intermediate_size;
   const absl::string_view n(name.data(), name.size());
   auto ends = [&](absl::string_view suffix) { return absl::EndsWith(n, suffix); };
-  if (absl::StartsWith(n, absl::string_view(kVisionWeightPrefix.data(), kVisionWeightPrefix.size()))) {
+  if (absl::StartsWith(n, absl::string_view(model::kVisionWeightPrefix.data(), model::kVisionWeightPrefix.size()))) {
     if (!spec_.vision.has_value()) {
       return absl::NotFoundError(absl::StrCat("tensor '", n, "' but the config has no vision_config"));
     }
-    return VisionSpecFor(*spec_.vision, name.substr(kVisionWeightPrefix.size()));
+    return VisionSpecFor(*spec_.vision, name.substr(model::kVisionWeightPrefix.size()));
   }
 
   if (ends("embed_tokens.weight") || name == "lm_head.weight") {

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "shard/parallel_layout.h"
 
 namespace tpserve::shard {
@@ -61,12 +61,12 @@ absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_
 
 // OK when tp_size divides the tower's heads, MLP width and merger width; otherwise
 // InvalidArgument naming the count (the tower then runs data-parallel, see ModelOptions).
-absl::Status VisionTensorParallelStatus(const VisionSpec& vision, int tp_size);
+absl::Status VisionTensorParallelStatus(const model::VisionSpec& vision, int tp_size);
 
 class ShardPlan {
  public:
   // InvalidArgument naming the count that tp_size does not divide.
-  static absl::StatusOr<ShardPlan> Make(const Qwen35Spec& spec, int tp_size);
+  static absl::StatusOr<ShardPlan> Make(const model::Qwen35Spec& spec, int tp_size);
 
   int tp_size() const { return tp_size_; }
   // The spec of a text-model or vision-tower tensor by its checkpoint name (either text prefix,
@@ -74,7 +74,7 @@ class ShardPlan {
   absl::StatusOr<ShardSpec> SpecFor(std::string_view tensor_name) const;
 
  private:
-  Qwen35Spec spec_;
+  model::Qwen35Spec spec_;
   int tp_size_ = 1;
 };
 

@@ -10,7 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "ops/base/status_macros.h"
 #include "shard/shard_plan.h"
-#include "shard/tensor_slice.h"
+#include "model/tensor_slice.h"
+#include "shard/mapped_view.h"
 
 namespace tpserve::shard {
 namespace {
@@ -26,13 +27,13 @@ bool IsMatrixDType(DType d) { return d == DType::kF32 || d == DType::kBF16 || d 
 // Reads tensors of one checkpoint for one rank, tracking which names were used.
 class Reader {
  public:
-  Reader(const Checkpoint& ckpt, ops::Backend& backend, ModelWeights& out)
+  Reader(const model::Checkpoint& ckpt, ops::Backend& backend, ModelWeights& out)
       : ckpt_(ckpt), backend_(backend), out_(out) {}
 
   // The tensor `name`, checked against `expected` shape and a matrix dtype.
-  absl::StatusOr<TensorInfo> Get(const std::string& name, const std::vector<int64_t>& expected,
+  absl::StatusOr<model::TensorInfo> Get(const std::string& name, const std::vector<int64_t>& expected,
                                  const std::string& what) {
-    TPS_ASSIGN_OR_RETURN(TensorInfo info, ckpt_.Find(name));
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo info, ckpt_.Find(name));
     used_.insert(name);
     if (info.shape != expected) {
       return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' (", what, ") has shape ",
@@ -48,11 +49,11 @@ class Reader {
   }
 
   // Rows [begin, end) of a matrix, zero-copy on host-visible backends.
-  absl::StatusOr<ops::ConstTensorView> Rows(const TensorInfo& info, int64_t begin, int64_t end) {
+  absl::StatusOr<ops::ConstTensorView> Rows(const model::TensorInfo& info, int64_t begin, int64_t end) {
     TPS_ASSIGN_OR_RETURN(MappedTensorView v, RowSliceView(info, begin, end));
     keep_.push_back(v.owner);
     const size_t bytes = static_cast<size_t>(v.view.num_elements()) * v.view.element_size();
-    PrefetchMapped(v.view.data, bytes);
+    model::PrefetchMapped(v.view.data, bytes);
     if (backend_.host_accessible()) {
       out_.mapped_bytes += bytes;
       return v.view;
@@ -62,11 +63,11 @@ class Reader {
 
   // The whole tensor viewed with another shape (same element count), zero-copy on host-visible
   // backends.
-  absl::StatusOr<ops::ConstTensorView> Reshaped(const TensorInfo& info, const ops::Shape& shape) {
+  absl::StatusOr<ops::ConstTensorView> Reshaped(const model::TensorInfo& info, const ops::Shape& shape) {
     TPS_ASSIGN_OR_RETURN(MappedTensorView v, ReshapedView(info, shape));
     keep_.push_back(v.owner);
     const size_t bytes = static_cast<size_t>(v.view.num_elements()) * v.view.element_size();
-    PrefetchMapped(v.view.data, bytes);
+    model::PrefetchMapped(v.view.data, bytes);
     if (backend_.host_accessible()) {
       out_.mapped_bytes += bytes;
       return v.view;
@@ -75,17 +76,17 @@ class Reader {
   }
 
   // Slice [begin, end) along `dim`, copied into an owned buffer of `dtype`.
-  absl::StatusOr<ops::ConstTensorView> Copy(const TensorInfo& info, int dim, int64_t begin,
+  absl::StatusOr<ops::ConstTensorView> Copy(const model::TensorInfo& info, int dim, int64_t begin,
                                             int64_t end, DType dtype) {
     NoteCopied(info);
-    PrefetchMapped(info.data, info.byte_size);  // a column slice reads (part of) every page
+    model::PrefetchMapped(info.data, info.byte_size);  // a column slice reads (part of) every page
     std::vector<int64_t> shape = info.shape;
     shape[static_cast<size_t>(dim)] = end - begin;
     ops::Shape s;
     for (size_t i = 0; i < shape.size(); ++i) s = AppendDim(s, shape[i]);
     const size_t bytes = static_cast<size_t>(s.num_elements()) * DTypeSize(dtype);
     std::vector<std::byte> host(bytes);
-    TPS_RETURN_IF_ERROR(CopyTensorSlice(info, dim, begin, end, dtype, host.data(), bytes));
+    TPS_RETURN_IF_ERROR(model::CopyTensorSlice(info, dim, begin, end, dtype, host.data(), bytes));
     return Upload(host.data(), dtype, s, bytes);
   }
 
@@ -101,7 +102,7 @@ class Reader {
   }
 
   const std::set<std::string>& used() const { return used_; }
-  void NoteCopied(const TensorInfo& info) { copied_.push_back({info.data, info.byte_size}); }
+  void NoteCopied(const model::TensorInfo& info) { copied_.push_back({info.data, info.byte_size}); }
 
   // Drops the mapped pages of tensors that were only copied from (a row-parallel weight's column
   // slice reads every row of the tensor), so the rank's resident set is its own slices only.
@@ -114,7 +115,7 @@ class Reader {
       madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
     }
   }
-  std::vector<std::shared_ptr<const SafetensorsFile>>& keep() { return keep_; }
+  std::vector<std::shared_ptr<const model::SafetensorsFile>>& keep() { return keep_; }
 
  private:
   static ops::Shape AppendDim(const ops::Shape& s, int64_t d) {
@@ -130,17 +131,17 @@ class Reader {
     }
   }
 
-  const Checkpoint& ckpt_;
+  const model::Checkpoint& ckpt_;
   ops::Backend& backend_;
   ModelWeights& out_;
   std::set<std::string> used_;
   std::vector<std::pair<const std::byte*, size_t>> copied_;
-  std::vector<std::shared_ptr<const SafetensorsFile>> keep_;
+  std::vector<std::shared_ptr<const model::SafetensorsFile>> keep_;
 };
 
 // Adds rows [begin, end) of `info` as a piece of `w`, merging with the previous piece when the two
 // are adjacent in memory (so an unsharded fused projection stays one MatMul).
-absl::Status AddRows(Reader& r, const TensorInfo& info, int64_t begin, int64_t end, LinearWeight& w) {
+absl::Status AddRows(Reader& r, const model::TensorInfo& info, int64_t begin, int64_t end, LinearWeight& w) {
   TPS_ASSIGN_OR_RETURN(ops::ConstTensorView v, r.Rows(info, begin, end));
   if (!w.pieces.empty()) {
     ops::ConstTensorView& last = w.pieces.back();
@@ -156,7 +157,7 @@ absl::Status AddRows(Reader& r, const TensorInfo& info, int64_t begin, int64_t e
 }
 
 // A row-parallel weight [out, in]: this rank's input columns [begin, end).
-absl::StatusOr<LinearWeight> ColumnSplit(Reader& r, const TensorInfo& info, int64_t begin,
+absl::StatusOr<LinearWeight> ColumnSplit(Reader& r, const model::TensorInfo& info, int64_t begin,
                                          int64_t end) {
   LinearWeight w;
   if (begin == 0 && end == info.shape[1]) {
@@ -169,7 +170,7 @@ absl::StatusOr<LinearWeight> ColumnSplit(Reader& r, const TensorInfo& info, int6
 }
 
 // The dim-0 ranges of `info` gathered into one f32 copy (vectors, conv kernels).
-absl::StatusOr<ops::ConstTensorView> GatherF32(Reader& r, const TensorInfo& info,
+absl::StatusOr<ops::ConstTensorView> GatherF32(Reader& r, const model::TensorInfo& info,
                                                const std::vector<SliceRange>& ranges) {
   int64_t inner = 1;
   for (size_t d = 1; d < info.shape.size(); ++d) inner *= info.shape[d];
@@ -179,7 +180,7 @@ absl::StatusOr<ops::ConstTensorView> GatherF32(Reader& r, const TensorInfo& info
   int64_t at = 0;
   r.NoteCopied(info);
   for (const SliceRange& range : ranges) {
-    TPS_RETURN_IF_ERROR(CopyTensorSlice(info, 0, range.begin, range.end, DType::kF32,
+    TPS_RETURN_IF_ERROR(model::CopyTensorSlice(info, 0, range.begin, range.end, DType::kF32,
                                         host.data() + at * inner,
                                         static_cast<size_t>(range.size() * inner) * sizeof(float)));
     at += range.size();
@@ -190,12 +191,12 @@ absl::StatusOr<ops::ConstTensorView> GatherF32(Reader& r, const TensorInfo& info
 
 // This rank's share of the vision tower, split `tp` ways (rank `rank`) or whole (tp 1).
 absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& plan,
-                                                 const VisionSpec& v, int tp, int rank) {
-  const std::string p(kVisionWeightPrefix);
+                                                 const model::VisionSpec& v, int tp, int rank) {
+  const std::string p(model::kVisionWeightPrefix);
   const int64_t H = v.hidden_size, I = v.intermediate_size, M = v.merger_hidden();
   vision::VisionWeights w;
   w.tp_ranks = tp;
-  auto ranges_of = [&](const TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
+  auto ranges_of = [&](const model::TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
     TPS_ASSIGN_OR_RETURN(ShardSpec s, plan.SpecFor(info.name));
     TPS_ASSIGN_OR_RETURN(std::vector<SliceRange> ranges,
                          RankRanges(s, info.shape[static_cast<size_t>(s.dim)], tp, rank));
@@ -204,13 +205,13 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
   // A bias or LayerNorm vector as an f32 copy of this rank's ranges. A row-parallel layer's bias
   // (replicated in the plan) is kept by rank 0 only, so the all-reduce adds it once.
   auto vec = [&](const std::string& name, int64_t n, bool row_parallel_bias) -> absl::StatusOr<ops::ConstTensorView> {
-    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(p + name, {n}, "vision vector"));
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo info, r.Get(p + name, {n}, "vision vector"));
     if (row_parallel_bias && tp > 1 && rank != 0) return ops::ConstTensorView();
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
     return GatherF32(r, info, split.second);
   };
   auto linear = [&](const std::string& name, int64_t out, int64_t in) -> absl::StatusOr<vision::VisionLinear> {
-    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(p + name + ".weight", {out, in}, "vision linear"));
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo info, r.Get(p + name + ".weight", {out, in}, "vision linear"));
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
     vision::VisionLinear lin;
     if (split.first.kind == SplitKind::kRow) {
@@ -228,14 +229,14 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
     return lin;
   };
 
-  TPS_ASSIGN_OR_RETURN(TensorInfo pe, r.Get(p + "patch_embed.proj.weight",
+  TPS_ASSIGN_OR_RETURN(model::TensorInfo pe, r.Get(p + "patch_embed.proj.weight",
                                             {H, v.in_channels, v.temporal_patch_size, v.patch_size,
                                              v.patch_size},
                                             "vision patch embedding"));
   TPS_ASSIGN_OR_RETURN(ops::ConstTensorView pe_view, r.Reshaped(pe, {H, v.patch_input_dim()}));
   w.patch_embed.pieces.push_back(pe_view);
   TPS_ASSIGN_OR_RETURN(w.patch_embed.bias, vec("patch_embed.proj.bias", H, false));
-  TPS_ASSIGN_OR_RETURN(TensorInfo pos, r.Get(p + "pos_embed.weight", {v.num_position_embeddings, H},
+  TPS_ASSIGN_OR_RETURN(model::TensorInfo pos, r.Get(p + "pos_embed.weight", {v.num_position_embeddings, H},
                                              "vision position table"));
   TPS_ASSIGN_OR_RETURN(w.pos_embed, r.Rows(pos, 0, v.num_position_embeddings));
   for (int64_t j = 0; j < v.depth; ++j) {
@@ -264,17 +265,17 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
 
 }  // namespace
 
-absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen35Spec& spec,
+absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt, const model::Qwen35Spec& spec,
                                               const ParallelLayout& layout, ops::Backend& backend,
                                               const WeightLoadOptions& options) {
-  const TextSpec& t = spec.text;
+  const model::TextSpec& t = spec.text;
   TPS_ASSIGN_OR_RETURN(ShardPlan plan, ShardPlan::Make(spec, layout.tp_size));
   ModelWeights out;
   Reader r(ckpt, backend, out);
 
   // Real qwen3_5 checkpoints use model.language_model.*, Qwen3_5ForCausalLM saves model.*; accept
   // either, whatever the config's model_type says.
-  std::string prefix = TextWeightPrefix(spec);
+  std::string prefix = model::TextWeightPrefix(spec);
   if (!ckpt.Contains(prefix + "embed_tokens.weight")) {
     for (const char* p : {"model.language_model.", "model."}) {
       if (ckpt.Contains(std::string(p) + "embed_tokens.weight")) prefix = p;
@@ -283,7 +284,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
   const int64_t H = t.hidden_size;
 
   // This rank's ranges of `info` along its plan's split dim.
-  auto ranges_of = [&](const TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
+  auto ranges_of = [&](const model::TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
     TPS_ASSIGN_OR_RETURN(ShardSpec s, plan.SpecFor(info.name));
     TPS_ASSIGN_OR_RETURN(std::vector<SliceRange> ranges,
                          RankRanges(s, info.shape[static_cast<size_t>(s.dim)], layout.tp_size, layout.tp_rank));
@@ -292,7 +293,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
   // A [out, in] matrix: column / vocab splits are zero-copy row ranges, row splits copy columns.
   auto matrix = [&](const std::string& name, std::vector<int64_t> shape,
                     const std::string& what) -> absl::StatusOr<LinearWeight> {
-    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(name, shape, what));
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo info, r.Get(name, shape, what));
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
     LinearWeight w;
     if (split.first.kind == SplitKind::kRow) {
@@ -305,12 +306,12 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
   };
   // A tensor whose dim-0 ranges are gathered into one f32 copy (vectors, conv kernels).
   auto gather_f32 = [&](const std::string& name, std::vector<int64_t> shape) -> absl::StatusOr<ops::ConstTensorView> {
-    TPS_ASSIGN_OR_RETURN(TensorInfo info, r.Get(name, shape, "tensor"));
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo info, r.Get(name, shape, "tensor"));
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
     return GatherF32(r, info, split.second);
   };
 
-  TPS_ASSIGN_OR_RETURN(TensorInfo embed, r.Get(prefix + "embed_tokens.weight", {t.vocab_size, H},
+  TPS_ASSIGN_OR_RETURN(model::TensorInfo embed, r.Get(prefix + "embed_tokens.weight", {t.vocab_size, H},
                                                "token embedding"));
   out.weight_dtype = *embed.dtype;
   TPS_ASSIGN_OR_RETURN(auto vocab, ranges_of(embed));
@@ -321,7 +322,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
     out.lm_head = out.embed_tokens;
     if (ckpt.Contains("lm_head.weight")) r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head").IgnoreError();
   } else {
-    TPS_ASSIGN_OR_RETURN(TensorInfo head, r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head"));
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo head, r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head"));
     TPS_ASSIGN_OR_RETURN(out.lm_head, r.Rows(head, vocab.second[0].begin, vocab.second[0].end));
   }
 
@@ -332,7 +333,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
     absl::Status s = [&]() -> absl::Status {
       TPS_ASSIGN_OR_RETURN(lw.input_norm, gather_f32(lp + "input_layernorm.weight", {H}));
       TPS_ASSIGN_OR_RETURN(lw.post_norm, gather_f32(lp + "post_attention_layernorm.weight", {H}));
-      if (lw.kind == LayerKind::kFullAttention) {
+      if (lw.kind == model::LayerKind::kFullAttention) {
         const std::string ap = lp + "self_attn.";
         FullAttentionWeights& a = lw.attention;
         TPS_ASSIGN_OR_RETURN(a.q_proj, matrix(ap + "q_proj.weight", {t.q_proj_out(), H}, "q_proj"));
@@ -362,7 +363,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
     }();
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat("layer ", i, " (",
-                                                 std::string(LayerKindName(lw.kind)), "): ",
+                                                 std::string(model::LayerKindName(lw.kind)), "): ",
                                                  s.message()));
     }
     out.layers.push_back(std::move(lw));
@@ -370,7 +371,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
 
   const bool vision_in_checkpoint = [&] {
     for (const std::string& name : ckpt.TensorNames()) {
-      if (name.rfind(std::string(kVisionWeightPrefix), 0) == 0) return true;
+      if (name.rfind(std::string(model::kVisionWeightPrefix), 0) == 0) return true;
     }
     return false;
   }();
@@ -392,13 +393,13 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& ckpt, const Qwen
   // a bias, an unsupported variant). Vision tensors are checked when the tower is loaded.
   for (const std::string& name : ckpt.TensorNames()) {
     if (r.used().count(name)) continue;
-    if (!load_vision && name.rfind(std::string(kVisionWeightPrefix), 0) == 0) continue;
+    if (!load_vision && name.rfind(std::string(model::kVisionWeightPrefix), 0) == 0) continue;
     return absl::InvalidArgumentError(absl::StrCat(
         "checkpoint tensor '", name, "' is not part of a Qwen3.5 text model with this config (",
         t.num_hidden_layers, " layers, prefix '", prefix, "')"));
   }
   r.ReleaseCopiedPages();
-  out.keep_alive = std::make_shared<std::vector<std::shared_ptr<const SafetensorsFile>>>(
+  out.keep_alive = std::make_shared<std::vector<std::shared_ptr<const model::SafetensorsFile>>>(
       std::move(r.keep()));
   return out;
 }

@@ -15,8 +15,8 @@
 
 #include "absl/status/statusor.h"
 #include "ops/core/backend.h"
-#include "shard/checkpoint.h"
-#include "shard/model_spec.h"
+#include "model/checkpoint.h"
+#include "model/model_spec.h"
 #include "shard/model_weights.h"
 #include "shard/parallel_layout.h"
 
@@ -29,7 +29,7 @@ struct WeightLoadOptions {
   int vision_tp_size = 0;
 };
 
-absl::StatusOr<ModelWeights> LoadModelWeights(const Checkpoint& checkpoint, const Qwen35Spec& spec,
+absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& checkpoint, const model::Qwen35Spec& spec,
                                               const ParallelLayout& layout, ops::Backend& backend,
                                               const WeightLoadOptions& options = {});
 

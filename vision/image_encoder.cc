@@ -53,7 +53,7 @@ absl::StatusOr<std::unique_ptr<ImageEncoder>> ImageEncoder::Create(
                                                    tower->tp_ranks(), " ways in a group of ",
                                                    options.world_size));
   }
-  const shard::VisionSpec& s = tower->spec();
+  const model::VisionSpec& s = tower->spec();
   const PreprocessConfig& p = options.preprocess;
   if (p.patch_size != s.patch_size || p.temporal_patch_size != s.temporal_patch_size ||
       p.merge_size != s.spatial_merge_size || s.in_channels != 3) {

@@ -45,11 +45,11 @@ absl::Status CheckVector(const char* name, const ops::ConstTensorView& v, int64_
 
 }  // namespace
 
-VisionTower::VisionTower(const shard::VisionSpec& spec, VisionWeights weights,
+VisionTower::VisionTower(const model::VisionSpec& spec, VisionWeights weights,
                          ops::Backend& backend)
     : spec_(spec), weights_(std::move(weights)), backend_(backend) {}
 
-absl::StatusOr<std::unique_ptr<VisionTower>> VisionTower::Create(const shard::VisionSpec& spec,
+absl::StatusOr<std::unique_ptr<VisionTower>> VisionTower::Create(const model::VisionSpec& spec,
                                                                  VisionWeights weights,
                                                                  ops::Backend& backend) {
   std::unique_ptr<VisionTower> t(new VisionTower(spec, std::move(weights), backend));
@@ -81,7 +81,7 @@ absl::StatusOr<std::unique_ptr<VisionTower>> VisionTower::Create(const shard::Vi
 }
 
 absl::Status VisionTower::Validate() const {
-  const shard::VisionSpec& s = spec_;
+  const model::VisionSpec& s = spec_;
   const int tp = weights_.tp_ranks;
   if (tp < 1 || s.num_heads % tp != 0 || s.intermediate_size % tp != 0 ||
       s.merger_hidden() % tp != 0) {
@@ -170,7 +170,7 @@ absl::StatusOr<ops::TensorView> VisionTower::Alloc(DType dtype, const ops::Shape
 }
 
 absl::StatusOr<TowerOutput> VisionTower::Forward(absl::Span<const PixelPatches* const> images) {
-  const shard::VisionSpec& s = spec_;
+  const model::VisionSpec& s = spec_;
   const int tp = weights_.tp_ranks;
   const int64_t hidden = s.hidden_size, heads = s.num_heads / tp, hd = s.head_dim();
   const int64_t inter = s.intermediate_size / tp, mh = s.merger_hidden();

@@ -23,7 +23,7 @@
 #include "absl/types/span.h"
 #include "ops/comm/communicator.h"
 #include "ops/core/backend.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "vision/image_preprocess.h"
 #include "vision/vision_weights.h"
 
@@ -40,7 +40,7 @@ struct TowerOutput {
 class VisionTower {
  public:
   // Checks every weight's shape against `spec` (InvalidArgument naming the tensor).
-  static absl::StatusOr<std::unique_ptr<VisionTower>> Create(const shard::VisionSpec& spec,
+  static absl::StatusOr<std::unique_ptr<VisionTower>> Create(const model::VisionSpec& spec,
                                                              VisionWeights weights,
                                                              ops::Backend& backend);
 
@@ -50,19 +50,19 @@ class VisionTower {
   // Runs the tower on `images` (each from PreprocessImage with the spec's patch geometry).
   absl::StatusOr<TowerOutput> Forward(absl::Span<const PixelPatches* const> images);
 
-  const shard::VisionSpec& spec() const { return spec_; }
+  const model::VisionSpec& spec() const { return spec_; }
   ops::Backend& backend() { return backend_; }
   int tp_ranks() const { return weights_.tp_ranks; }
 
  private:
-  VisionTower(const shard::VisionSpec& spec, VisionWeights weights, ops::Backend& backend);
+  VisionTower(const model::VisionSpec& spec, VisionWeights weights, ops::Backend& backend);
   absl::Status Validate() const;
   absl::Status Linear(ops::ConstTensorView x, const VisionLinear& lin, ops::TensorView out);
   absl::Status AllReduce(ops::TensorView x);
   absl::StatusOr<ops::TensorView> Alloc(DType dtype, const ops::Shape& shape,
                                         std::vector<ops::DeviceBuffer>& keep);
 
-  shard::VisionSpec spec_;
+  model::VisionSpec spec_;
   VisionWeights weights_;
   ops::Backend& backend_;
   comm::Communicator* comm_ = nullptr;

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ops/comm/communicator.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 
 namespace tpserve::worker {
 

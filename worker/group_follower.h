@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "ops/comm/timed_communicator.h"
 #include "ops/core/backend.h"
 #include "shard/model_loader.h"

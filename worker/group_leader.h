@@ -29,7 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "ops/comm/timed_communicator.h"
 #include "ops/core/backend.h"
 #include "shard/model_loader.h"

@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "tpserve/cluster/v1/cluster.grpc.pb.h"
 
 namespace tpserve::worker {

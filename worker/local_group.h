@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ops/base/subprocess.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "ops/core/backend.h"
 #include "shard/model_loader.h"
 #include "shard/step_runner.h"

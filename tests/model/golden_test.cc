@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/core/backend_registry.h"
-#include "shard/generator.h"
+#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tests/model/golden_model.h"
 #include "tests/testing/status_matchers.h"
@@ -18,8 +18,8 @@
 namespace tpserve {
 namespace {
 
-using shard::GenerationRequest;
-using shard::GeneratorOptions;
+using tools::GenerationRequest;
+using tools::GeneratorOptions;
 using shard::LogitsMode;
 using shard::ModelOptions;
 using shard::StepPlan;
@@ -95,7 +95,7 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
     opts.on_logits = [&](size_t r, absl::Span<const float> row) {
       g.logits[r].insert(g.logits[r].end(), row.begin(), row.end());
     };
-    auto results = shard::Generate(model, reqs, opts);
+    auto results = tools::Generate(model, reqs, opts);
     EXPECT_OK(results);
     if (results.ok()) {
       for (auto& r : *results) g.tokens.push_back(r.tokens);
@@ -290,7 +290,7 @@ TEST(GoldenBf16KvTest, Bf16KvCacheStaysCloseToTransformers) {
     opts.all_logits = true;
     std::vector<float> got;
     opts.on_logits = [&](size_t, absl::Span<const float> row) { got.insert(got.end(), row.begin(), row.end()); };
-    ASSERT_OK(shard::Generate(*loaded.model, req, opts).status());
+    ASSERT_OK(tools::Generate(*loaded.model, req, opts).status());
     int64_t rows, cols;
     ASSERT_OK_AND_ASSIGN(std::vector<float> want, testing::LoadLogits(c.prompt_logits_file, &rows, &cols));
     const double err = MaxRelError(got, want);

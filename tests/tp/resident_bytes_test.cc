@@ -17,9 +17,9 @@
 #include "ops/comm/communicator.h"
 #include "ops/core/backend_registry.h"
 #include "shard/model_loader.h"
-#include "shard/model_spec.h"
-#include "shard/model_tensors.h"
-#include "shard/random_model.h"
+#include "model/model_spec.h"
+#include "model/model_tensors.h"
+#include "tools/model/random_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 
@@ -83,16 +83,16 @@ class NoopCommunicator final : public comm::Communicator {
 TEST(ResidentBytesTest, EachRankHoldsItsShareOfTheWeights) {
   // A tied model (so the head reads every vocabulary row) large enough that pages are small next
   // to the slices: ~85 MB of f32 text weights.
-  Qwen35Spec spec;
+  model::Qwen35Spec spec;
   {
-    ASSERT_OK_AND_ASSIGN(spec, Qwen35Preset("0.8b"));
-    TextSpec& t = spec.text;
+    ASSERT_OK_AND_ASSIGN(spec, model::Qwen35Preset("0.8b"));
+    model::TextSpec& t = spec.text;
     t.vocab_size = 8192;
     t.hidden_size = 512;
     t.intermediate_size = 2048;
     t.num_hidden_layers = 4;
-    t.layer_types = {LayerKind::kLinearAttention, LayerKind::kLinearAttention,
-                     LayerKind::kLinearAttention, LayerKind::kFullAttention};
+    t.layer_types = {model::LayerKind::kLinearAttention, model::LayerKind::kLinearAttention,
+                     model::LayerKind::kLinearAttention, model::LayerKind::kFullAttention};
     t.num_heads = 4;
     t.num_kv_heads = 2;
     t.head_dim = 64;
@@ -106,19 +106,19 @@ TEST(ResidentBytesTest, EachRankHoldsItsShareOfTheWeights) {
     spec.vision.reset();
   }
   const std::string dir = testing::MakeTempDir();
-  RandomModelOptions opts;
+  tools::RandomModelOptions opts;
   opts.output_dir = dir;
   opts.spec = spec;
   opts.weight_dtype = DType::kF32;
   opts.include_vision = false;
-  ASSERT_OK(WriteRandomQwen35Model(opts));
+  ASSERT_OK(tools::WriteRandomQwen35Model(opts));
   const std::string file = dir + "/model.safetensors";
 
   // The expected share, from the tensor list alone: norms whole, KV projections 1/kv_heads when
   // there are fewer KV heads than ranks, everything else 1/T.
   for (int tp : {1, 2, 4}) {
     double expected = 0;
-    for (const TensorDecl& t : ListQwen35Tensors(spec, false)) {
+    for (const model::TensorDecl& t : model::ListQwen35Tensors(spec, false)) {
       const double bytes = static_cast<double>(t.num_elements()) * 4;
       const bool norm = absl::StrContains(t.name, "norm");
       const bool kv = absl::StrContains(t.name, "k_proj") || absl::StrContains(t.name, "v_proj");

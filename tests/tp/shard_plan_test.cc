@@ -8,9 +8,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "shard/checkpoint.h"
-#include "shard/model_tensors.h"
-#include "shard/tensor_slice.h"
+#include "model/checkpoint.h"
+#include "model/model_tensors.h"
+#include "model/tensor_slice.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 
@@ -35,9 +35,9 @@ std::vector<int> Coverage(const ShardSpec& spec, int64_t dim, int tp) {
   return count;
 }
 
-void CheckCoverage(const Qwen35Spec& spec, int tp) {
+void CheckCoverage(const model::Qwen35Spec& spec, int tp) {
   ASSERT_OK_AND_ASSIGN(ShardPlan plan, ShardPlan::Make(spec, tp));
-  for (const TensorDecl& t : ListQwen35Tensors(spec, /*include_vision=*/false)) {
+  for (const model::TensorDecl& t : model::ListQwen35Tensors(spec, /*include_vision=*/false)) {
     ASSERT_OK_AND_ASSIGN(ShardSpec s, plan.SpecFor(t.name));
     const int64_t dim = t.shape[static_cast<size_t>(s.dim)];
     const std::vector<int> count = Coverage(s, dim, tp);
@@ -54,26 +54,26 @@ void CheckCoverage(const Qwen35Spec& spec, int tp) {
 
 TEST(ShardPlanTest, Real27BShapesAreCoveredExactly) {
   for (const char* preset : {"27b", "3.6-27b", "0.8b", "9b"}) {
-    ASSERT_OK_AND_ASSIGN(Qwen35Spec spec, Qwen35Preset(preset));
+    ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset(preset));
     for (int tp : {1, 2, 4}) CheckCoverage(spec, tp);
   }
-  ASSERT_OK_AND_ASSIGN(Qwen35Spec spec, Qwen35Preset("27b"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset("27b"));
   CheckCoverage(spec, 8);  // 4 KV heads replicated over 8 ranks
 }
 
 TEST(ShardPlanTest, TpThatDoesNotDivideAHeadCountIsNamed) {
-  ASSERT_OK_AND_ASSIGN(Qwen35Spec spec, Qwen35Preset("27b"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset("27b"));
   EXPECT_THAT(ShardPlan::Make(spec, 16).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("num_attention_heads 24")));
   EXPECT_THAT(ShardPlan::Make(spec, 5).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tp_size 5 does not divide")));
-  ASSERT_OK_AND_ASSIGN(Qwen35Spec small, Qwen35Preset("0.8b"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec small, model::Qwen35Preset("0.8b"));
   EXPECT_THAT(ShardPlan::Make(small, 3).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not divide num_attention_heads 8")));
 }
 
 TEST(ShardPlanTest, UnknownTensorHasNoRule) {
-  ASSERT_OK_AND_ASSIGN(Qwen35Spec spec, Qwen35Preset("0.8b"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset("0.8b"));
   ASSERT_OK_AND_ASSIGN(ShardPlan plan, ShardPlan::Make(spec, 2));
   EXPECT_THAT(plan.SpecFor("model.language_model.layers.0.mlp.gate_proj.bias").status(),
               StatusIs(absl::StatusCode::kNotFound));
@@ -85,13 +85,13 @@ class GoldenShardsTest : public ::testing::TestWithParam<std::string> {};
 // slicing calls the loader uses) and compares the bytes with the whole tensor.
 TEST_P(GoldenShardsTest, RankSlicesReassembleTheFullTensors) {
   const std::string dir = testing::GoldenModelDir(GetParam());
-  ASSERT_OK_AND_ASSIGN(Qwen35Spec spec, LoadQwen35Config(dir));
-  ASSERT_OK_AND_ASSIGN(auto ckpt, Checkpoint::Open(dir));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::LoadQwen35Config(dir));
+  ASSERT_OK_AND_ASSIGN(auto ckpt, model::Checkpoint::Open(dir));
   for (int tp : {1, 2, 4}) {
     ASSERT_OK_AND_ASSIGN(ShardPlan plan, ShardPlan::Make(spec, tp));
     for (const std::string& name : ckpt->TensorNames()) {
       if (!IsTextTensor(name)) continue;
-      ASSERT_OK_AND_ASSIGN(TensorInfo info, ckpt->Find(name));
+      ASSERT_OK_AND_ASSIGN(model::TensorInfo info, ckpt->Find(name));
       ASSERT_OK_AND_ASSIGN(ShardSpec s, plan.SpecFor(name));
       ASSERT_OK_AND_ASSIGN(DType dtype, info.RequireDType());
       const size_t esize = DTypeSize(dtype);

@@ -9,9 +9,9 @@
 #include "gtest/gtest.h"
 #include "ops/comm/gloo/gloo_communicator.h"
 #include "ops/comm/shm/shm_communicator.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "ops/core/backend_registry.h"
-#include "shard/generator.h"
+#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tests/model/golden_model.h"
 #include "tests/testing/status_matchers.h"
@@ -28,7 +28,7 @@ struct RankOutput {
 
 // Runs `requests` on `model_dir` sharded over tp ranks (threads); returns every rank's output.
 std::vector<RankOutput> RunSharded(const std::string& model_dir, int tp,
-                                   const std::vector<shard::GenerationRequest>& requests,
+                                   const std::vector<tools::GenerationRequest>& requests,
                                    bool gloo = false) {
   comm::InProcessStore store;
   std::vector<RankOutput> out(static_cast<size_t>(tp));
@@ -52,11 +52,11 @@ std::vector<RankOutput> RunSharded(const std::string& model_dir, int tp,
       ASSERT_OK(loaded.model->set_communicator(comm.get()));
       RankOutput& mine = out[static_cast<size_t>(r)];
       mine.logits.resize(requests.size());
-      shard::GeneratorOptions gen;
+      tools::GeneratorOptions gen;
       gen.on_logits = [&](size_t i, absl::Span<const float> row) {
         mine.logits[i].insert(mine.logits[i].end(), row.begin(), row.end());
       };
-      ASSERT_OK_AND_ASSIGN(auto results, shard::Generate(*loaded.model, requests, gen));
+      ASSERT_OK_AND_ASSIGN(auto results, tools::Generate(*loaded.model, requests, gen));
       for (auto& res : results) mine.tokens.push_back(res.tokens);
       EXPECT_EQ(loaded.model->memory().slots_in_use(), 0);
     });
@@ -69,7 +69,7 @@ class TpEquivalenceTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TpEquivalenceTest, GreedyTokensAndLogitsMatchAtEveryTpSize) {
   ASSERT_OK_AND_ASSIGN(GoldenManifest m, testing::LoadGoldenManifest(GetParam()));
-  std::vector<shard::GenerationRequest> requests;
+  std::vector<tools::GenerationRequest> requests;
   for (const auto& c : m.cases) {
     if (c.name == "p1" || c.name == "p37" || c.name == "p150") {
       requests.push_back({.prompt = c.prompt, .max_new_tokens = 32});
@@ -103,7 +103,7 @@ TEST_P(TpEquivalenceTest, GreedyTokensAndLogitsMatchAtEveryTpSize) {
 
 TEST_P(TpEquivalenceTest, SeededSamplingGivesTheSameTokensAtEveryTpSize) {
   ASSERT_OK_AND_ASSIGN(GoldenManifest m, testing::LoadGoldenManifest(GetParam()));
-  shard::GenerationRequest req{.prompt = m.cases[1].prompt, .max_new_tokens = 24};
+  tools::GenerationRequest req{.prompt = m.cases[1].prompt, .max_new_tokens = 24};
   req.sampling.temperature = 1.0f;
   req.sampling.top_k = 40;
   req.sampling.top_p = 0.95f;

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "ops/base/npy.h"
 #include "ops/core/backend_registry.h"
-#include "shard/generator.h"
+#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
@@ -57,8 +57,8 @@ class VisionGoldenTest : public ::testing::Test {
     ASSERT_NE(loaded_.model->image_encoder(), nullptr);
   }
 
-  shard::GenerationRequest Request(const testing::VisionCase& c) {
-    shard::GenerationRequest r;
+  tools::GenerationRequest Request(const testing::VisionCase& c) {
+    tools::GenerationRequest r;
     r.prompt = c.prompt;
     r.max_new_tokens = static_cast<int32_t>(c.greedy_tokens.size());
     for (const std::string& f : c.images)
@@ -97,7 +97,7 @@ TEST_F(VisionGoldenTest, LogitsAndGreedyTokensMatchTransformers) {
   double worst_prompt = 0, worst_decode = 0;
   for (const testing::VisionCase& c : m_.cases) {
     std::vector<float> prompt_rows, decode_rows;
-    shard::GeneratorOptions gen;
+    tools::GeneratorOptions gen;
     gen.all_logits = true;
     gen.prefill_chunk = 512;
     size_t rows = 0;
@@ -105,8 +105,8 @@ TEST_F(VisionGoldenTest, LogitsAndGreedyTokensMatchTransformers) {
       auto& dst = rows++ < c.prompt.size() ? prompt_rows : decode_rows;
       dst.insert(dst.end(), row.begin(), row.end());
     };
-    shard::GenerationRequest req = Request(c);
-    ASSERT_OK_AND_ASSIGN(auto results, shard::Generate(*loaded_.model, {&req, 1}, gen));
+    tools::GenerationRequest req = Request(c);
+    ASSERT_OK_AND_ASSIGN(auto results, tools::Generate(*loaded_.model, {&req, 1}, gen));
     EXPECT_EQ(results[0].tokens, c.greedy_tokens) << c.name;
     ASSERT_OK_AND_ASSIGN(NpyArray want_prompt, ReadNpy(m_.File(c.name + ".prompt_logits.npy")));
     ASSERT_OK_AND_ASSIGN(NpyArray want_decode, ReadNpy(m_.File(c.name + ".decode_logits.npy")));
@@ -135,12 +135,12 @@ TEST_F(VisionGoldenTest, LogitsAndGreedyTokensMatchTransformers) {
 }
 
 TEST_F(VisionGoldenTest, PrefillChunksThatCutThroughImagesAndBatchedRequests) {
-  std::vector<shard::GenerationRequest> reqs;
+  std::vector<tools::GenerationRequest> reqs;
   for (const testing::VisionCase& c : m_.cases) reqs.push_back(Request(c));
   for (int64_t chunk : {37, 100}) {
-    shard::GeneratorOptions gen;
+    tools::GeneratorOptions gen;
     gen.prefill_chunk = chunk;
-    ASSERT_OK_AND_ASSIGN(auto results, shard::Generate(*loaded_.model, reqs, gen));
+    ASSERT_OK_AND_ASSIGN(auto results, tools::Generate(*loaded_.model, reqs, gen));
     for (size_t i = 0; i < reqs.size(); ++i) {
       EXPECT_EQ(results[i].tokens, m_.cases[i].greedy_tokens)
           << m_.cases[i].name << " chunk " << chunk;
@@ -151,25 +151,25 @@ TEST_F(VisionGoldenTest, PrefillChunksThatCutThroughImagesAndBatchedRequests) {
 
 TEST_F(VisionGoldenTest, BadRequestsGetInvalidArgumentAndTheModelKeepsServing) {
   const testing::VisionCase& c = m_.cases[0];
-  shard::GenerationRequest req = Request(c);
-  shard::GeneratorOptions gen;
+  tools::GenerationRequest req = Request(c);
+  tools::GeneratorOptions gen;
   // Placeholder count does not match the image.
-  shard::GenerationRequest short_prompt = req;
+  tools::GenerationRequest short_prompt = req;
   short_prompt.prompt.erase(short_prompt.prompt.begin() + 20);
-  EXPECT_THAT(shard::Generate(*loaded_.model, {&short_prompt, 1}, gen),
+  EXPECT_THAT(tools::Generate(*loaded_.model, {&short_prompt, 1}, gen),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("image 0 needs 64")));
   // A truncated image.
-  shard::GenerationRequest corrupt = Request(m_.cases[2]);
+  tools::GenerationRequest corrupt = Request(m_.cases[2]);
   corrupt.images[0].resize(corrupt.images[0].size() / 2);
-  EXPECT_THAT(shard::Generate(*loaded_.model, {&corrupt, 1}, gen),
+  EXPECT_THAT(tools::Generate(*loaded_.model, {&corrupt, 1}, gen),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("corrupt JPEG")));
   // Not an image at all.
-  shard::GenerationRequest junk = req;
+  tools::GenerationRequest junk = req;
   junk.images[0] = "GIF89a not supported";
-  EXPECT_THAT(shard::Generate(*loaded_.model, {&junk, 1}, gen),
+  EXPECT_THAT(tools::Generate(*loaded_.model, {&junk, 1}, gen),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unsupported format")));
   EXPECT_EQ(loaded_.model->memory().slots_in_use(), 0);
-  ASSERT_OK_AND_ASSIGN(auto ok, shard::Generate(*loaded_.model, {&req, 1}, gen));
+  ASSERT_OK_AND_ASSIGN(auto ok, tools::Generate(*loaded_.model, {&req, 1}, gen));
   EXPECT_EQ(ok[0].tokens, c.greedy_tokens);
 }
 
@@ -180,10 +180,10 @@ TEST(VisionTextOnlyModelTest, ImagesAreRefusedWithoutATower) {
       shard::LoadQwen35Model(testing::GoldenModelDir("tiny_r2_untied"), *backend, {}, {}));
   EXPECT_EQ(loaded.model->image_encoder(), nullptr);
   ASSERT_OK_AND_ASSIGN(testing::VisionManifest m, testing::LoadVisionManifest());
-  shard::GenerationRequest req;
+  tools::GenerationRequest req;
   req.prompt = {1, 2, 3};
   req.images.push_back(*testing::ReadFileBytes(m.ImagePath("one_px.png")));
-  EXPECT_THAT(shard::Generate(*loaded.model, {&req, 1}, {}),
+  EXPECT_THAT(tools::Generate(*loaded.model, {&req, 1}, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no vision tower")));
 }
 

@@ -9,9 +9,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/comm/shm/shm_communicator.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "ops/core/backend_registry.h"
-#include "shard/generator.h"
+#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "shard/shard_plan.h"
 #include "tests/testing/status_matchers.h"
@@ -51,7 +51,7 @@ std::vector<RankOutput> RunGroup(const testing::VisionManifest& m, int tp,
       vision::ImageEncoder* enc = loaded.model->image_encoder();
       ASSERT_NE(enc, nullptr);
       mine.mode = enc->parallelism();
-      std::vector<shard::GenerationRequest> reqs;
+      std::vector<tools::GenerationRequest> reqs;
       for (const testing::VisionCase& c : m.cases) {
         std::vector<std::string> bytes;
         for (const std::string& f : c.images)
@@ -60,18 +60,18 @@ std::vector<RankOutput> RunGroup(const testing::VisionManifest& m, int tp,
         ASSERT_OK_AND_ASSIGN(vision::TowerOutput e, enc->Encode(views));
         const float* p = static_cast<const float*>(e.embeddings.data);
         mine.embeddings.insert(mine.embeddings.end(), p, p + e.embeddings.num_elements());
-        shard::GenerationRequest req;
+        tools::GenerationRequest req;
         req.prompt = c.prompt;
         req.max_new_tokens = static_cast<int32_t>(c.greedy_tokens.size());
         req.images = bytes;
         reqs.push_back(std::move(req));
       }
-      shard::GeneratorOptions gen;
+      tools::GeneratorOptions gen;
       gen.prefill_chunk = 100;  // chunks cut through images
       gen.on_logits = [&](size_t, absl::Span<const float> row) {
         mine.logits.insert(mine.logits.end(), row.begin(), row.end());
       };
-      ASSERT_OK_AND_ASSIGN(auto results, shard::Generate(*loaded.model, reqs, gen));
+      ASSERT_OK_AND_ASSIGN(auto results, tools::Generate(*loaded.model, reqs, gen));
       for (auto& res : results) mine.tokens.push_back(res.tokens);
     });
   }
@@ -123,7 +123,7 @@ TEST(VisionTpTest, TensorAndDataParallelTowersAgreeAtEveryTpSize) {
 }
 
 TEST(VisionTpTest, ShardPlanSplitsTheTowerLikeTheLanguageModel) {
-  ASSERT_OK_AND_ASSIGN(shard::Qwen35Spec spec, shard::Qwen35Preset("27b"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset("27b"));
   ASSERT_OK_AND_ASSIGN(shard::ShardPlan plan, shard::ShardPlan::Make(spec, 2));
   // qkv: this rank's heads in each of q, k, v (8 of 16 heads of 72).
   ASSERT_OK_AND_ASSIGN(shard::ShardSpec qkv, plan.SpecFor("model.visual.blocks.3.attn.qkv.weight"));

@@ -13,7 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
-#include "shard/generator.h"
+#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
@@ -37,7 +37,7 @@ size_t StepWeightBytes(const shard::ModelWeights& w) {
   size_t b = ViewBytes(w.lm_head);
   for (const auto& l : w.layers) {
     b += LinearBytes(l.mlp.gate_proj) + LinearBytes(l.mlp.up_proj) + LinearBytes(l.mlp.down_proj);
-    if (l.kind == shard::LayerKind::kFullAttention) {
+    if (l.kind == model::LayerKind::kFullAttention) {
       b += LinearBytes(l.attention.q_proj) + LinearBytes(l.attention.k_proj) +
            LinearBytes(l.attention.v_proj) + LinearBytes(l.attention.o_proj);
     } else {
@@ -109,17 +109,17 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   const size_t weight_bytes = StepWeightBytes(model.weights()) * static_cast<size_t>(tp);
   const size_t state_bytes =
       model.memory().state_bytes() / static_cast<size_t>(options.max_slots) * static_cast<size_t>(tp);
-  shard::GeneratorOptions gen;
+  tools::GeneratorOptions gen;
   gen.prefill_chunk = flags.prefill_chunk;
 
   // Prefill: one prompt of prompt_len tokens.
   std::vector<double> prefill_tps;
   for (int64_t r = 0; r < repeats; ++r) {
-    shard::GenerationRequest req;
+    tools::GenerationRequest req;
     req.prompt = RandomIds(prompt_len, vocab, 1000 + static_cast<uint64_t>(r));
     req.max_new_tokens = 1;
-    shard::GenerationStats st;
-    TPS_RETURN_IF_ERROR(shard::Generate(runner, absl::MakeConstSpan(&req, 1), gen, &st).status());
+    tools::GenerationStats st;
+    TPS_RETURN_IF_ERROR(tools::Generate(runner, absl::MakeConstSpan(&req, 1), gen, &st).status());
     prefill_tps.push_back(static_cast<double>(prompt_len) / st.prefill_seconds);
   }
 
@@ -142,14 +142,14 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   for (int32_t batch : batches) {
     std::vector<double> tps, step_s, comm_share;
     for (int64_t r = 0; r < repeats; ++r) {
-      std::vector<shard::GenerationRequest> reqs(static_cast<size_t>(batch));
+      std::vector<tools::GenerationRequest> reqs(static_cast<size_t>(batch));
       for (int32_t b = 0; b < batch; ++b) {
         reqs[static_cast<size_t>(b)].prompt = RandomIds(kDecodePrompt, vocab, 7 + static_cast<uint64_t>(b));
         reqs[static_cast<size_t>(b)].max_new_tokens = static_cast<int32_t>(decode_tokens + 1);
       }
-      shard::GenerationStats st;
+      tools::GenerationStats st;
       const double collective_before = replica->collective_seconds();
-      TPS_RETURN_IF_ERROR(shard::Generate(runner, reqs, gen, &st).status());
+      TPS_RETURN_IF_ERROR(tools::Generate(runner, reqs, gen, &st).status());
       tps.push_back(static_cast<double>(st.decode_tokens) / st.decode_seconds);
       // Collective time of the whole run (prefill included) over the whole run's time.
       if (tp > 1) {

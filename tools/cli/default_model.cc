@@ -7,7 +7,7 @@
 #include "absl/strings/str_replace.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
-#include "shard/random_model.h"
+#include "tools/model/random_model.h"
 
 namespace tpserve::cli {
 namespace {
@@ -100,10 +100,10 @@ absl::StatusOr<ResolvedModel> ResolveDefaultModel(const std::string& preset) {
   out.source = "random";
   if (preset != "0.8b") out.name = absl::StrCat("qwen3.5-", preset, "-random");
   if (!IsModelDir(random)) {
-    shard::RandomModelOptions opts;
+    tools::RandomModelOptions opts;
     opts.output_dir = random.string();
     opts.preset = preset;
-    TPS_RETURN_IF_ERROR(shard::WriteRandomQwen35Model(opts));
+    TPS_RETURN_IF_ERROR(tools::WriteRandomQwen35Model(opts));
     TPS_RETURN_IF_ERROR(WriteRandomModelCompanions(random.string()));
   }
   return out;

@@ -31,9 +31,9 @@
 #include "ops/base/npy.h"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
-#include "shard/generator.h"
+#include "tools/model/generator.h"
 #include "shard/model_loader.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
@@ -91,7 +91,7 @@ absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& 
     if (args.Bool("think") && args.Bool("no-think")) {
       return absl::InvalidArgumentError("--think and --no-think are exclusive");
     }
-    TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(model_dir));
+    TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(model_dir));
     tokenizer::ChatTemplateOptions options;
     options.default_thinking = tokenizer::DefaultThinkingForModel(spec.text.num_hidden_layers);
     if (args.Bool("think")) options.enable_thinking = true;
@@ -130,7 +130,7 @@ absl::StatusOr<PromptImages> ReadImages(const std::vector<std::string>& files,
                                         const std::string& model_dir) {
   PromptImages out;
   if (files.empty()) return out;
-  TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(model_dir));
+  TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(model_dir));
   if (!spec.has_vision_tower()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--image: ", model_dir, " has no vision tower (text-only config)"));
@@ -211,7 +211,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     }
   }
   if (!images.bytes.empty()) {
-    TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(model_dir));
+    TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(model_dir));
     TPS_ASSIGN_OR_RETURN(prompt, ExpandPlaceholders(prompt, spec.image_token_id, images,
                                                     args.Has("prompt") ? "--prompt" : "--prompt-ids"));
   }
@@ -243,7 +243,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   if (!args.Has("max-context")) {
     options.max_context = static_cast<int32_t>(static_cast<int64_t>(prompt.size()) + max_tokens);
   }
-  shard::GeneratorOptions gen;
+  tools::GeneratorOptions gen;
   gen.prefill_chunk = flags.prefill_chunk;
   if (!logits_out.empty()) {
     // Every prompt position's logits: keep a chunk's rows small (the vocabulary can be 248k wide).
@@ -264,7 +264,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
                  model_dir.c_str());
   }
 
-  shard::GenerationRequest request;
+  tools::GenerationRequest request;
   request.prompt = prompt;
   request.max_new_tokens = static_cast<int32_t>(max_tokens);
   request.sampling = sampling;
@@ -296,14 +296,14 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
       if (write_status.ok()) write_status = npy.AppendRows(row.data(), 1);
     };
   }
-  shard::GenerationStats stats;
+  tools::GenerationStats stats;
   TPS_ASSIGN_OR_RETURN(
-      std::vector<shard::GenerationResult> results,
-      shard::Generate(*replica, absl::MakeConstSpan(&request, 1), gen, &stats));
+      std::vector<tools::GenerationResult> results,
+      tools::Generate(*replica, absl::MakeConstSpan(&request, 1), gen, &stats));
   TPS_RETURN_IF_ERROR(write_status);
   if (!logits_out.empty()) TPS_RETURN_IF_ERROR(npy.Close());
 
-  const shard::GenerationResult& result = results[0];
+  const tools::GenerationResult& result = results[0];
   std::string text;
   tokenizer::ParsedOutput parsed;
   if (text_prompt.has_value()) {
@@ -324,7 +324,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     j["tokens"] = result.tokens;
     j["prompt_tokens"] = prompt.size();
     if (!images.tokens.empty()) j["image_tokens"] = images.tokens;
-    j["finish_reason"] = result.finish_reason == shard::FinishReason::kStop ? "stop" : "length";
+    j["finish_reason"] = result.finish_reason == tools::FinishReason::kStop ? "stop" : "length";
     j["prefill_ms"] = stats.prefill_seconds * 1e3;
     j["decode_tokens_per_s"] = stats.decode_seconds > 0
                                    ? static_cast<double>(stats.decode_tokens) / stats.decode_seconds

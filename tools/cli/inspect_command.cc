@@ -3,9 +3,9 @@
 #include <iostream>
 
 #include "ops/base/status_macros.h"
-#include "shard/inspect.h"
-#include "shard/memory_estimate.h"
-#include "shard/model_spec.h"
+#include "tools/model/inspect.h"
+#include "model/memory_estimate.h"
+#include "model/model_spec.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 
@@ -25,29 +25,29 @@ absl::Status RunInspect(const std::vector<std::string>& argv) {
     return absl::OkStatus();
   }
   TPS_ASSIGN_OR_RETURN(std::string dir, args.Required("model"));
-  TPS_ASSIGN_OR_RETURN(shard::Qwen35Spec spec, shard::LoadQwen35Config(dir));
+  TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(dir));
   auto dtype_flag = [&](const std::string& name, DType fallback) -> absl::StatusOr<DType> {
     if (!args.Has(name)) return fallback;
-    std::optional<DType> d = shard::ConfigDTypeToDType(args.String(name, ""));
+    std::optional<DType> d = model::ConfigDTypeToDType(args.String(name, ""));
     if (!d.has_value()) {
       return absl::InvalidArgumentError("--" + name + " must be bf16, f16 or f32, got '" +
                                         args.String(name, "") + "'");
     }
     return *d;
   };
-  const DType stored = shard::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
+  const DType stored = model::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
   TPS_ASSIGN_OR_RETURN(DType weight_dtype, dtype_flag("weight-dtype", stored));
   TPS_ASSIGN_OR_RETURN(DType kv_dtype, dtype_flag("kv-dtype", DType::kBF16));
-  shard::InspectOptions options;
+  tools::InspectOptions options;
   options.model_dir = dir;
   TPS_ASSIGN_OR_RETURN(options.num_sequences, args.Int("sequences", options.num_sequences));
   TPS_ASSIGN_OR_RETURN(options.tokens_per_sequence, args.Int("tokens", options.tokens_per_sequence));
   if (options.num_sequences <= 0 || options.tokens_per_sequence <= 0) {
     return absl::InvalidArgumentError("--sequences and --tokens must be > 0");
   }
-  const shard::MemoryEstimate estimate = shard::EstimateMemory(spec, weight_dtype, kv_dtype);
-  std::cout << (args.Bool("json") ? shard::FormatInspectJson(spec, estimate, options)
-                                  : shard::FormatInspectReport(spec, estimate, options));
+  const model::MemoryEstimate estimate = model::EstimateMemory(spec, weight_dtype, kv_dtype);
+  std::cout << (args.Bool("json") ? tools::FormatInspectJson(spec, estimate, options)
+                                  : tools::FormatInspectReport(spec, estimate, options));
   return absl::OkStatus();
 }
 

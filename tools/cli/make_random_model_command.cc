@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
-#include "shard/model_spec.h"
-#include "shard/random_model.h"
+#include "model/model_spec.h"
+#include "tools/model/random_model.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/default_model.h"
@@ -64,7 +64,7 @@ absl::Status WriteRandomModelCompanions(const std::string& dir) {
 absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"out", "preset", "dtype", "seed", "shard-mb"},
                                               {"no-vision", "no-tokenizer", "help"}));
-  const std::string presets = absl::StrJoin(shard::Qwen35PresetNames(), ", ");
+  const std::string presets = absl::StrJoin(model::Qwen35PresetNames(), ", ");
   if (args.Bool("help")) {
     std::printf(
         "usage: tpserve make-random-model --out DIR [--preset 0.8b] [--dtype bf16|f16|f32]\n"
@@ -76,11 +76,11 @@ absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
         presets.c_str());
     return absl::OkStatus();
   }
-  shard::RandomModelOptions options;
+  tools::RandomModelOptions options;
   TPS_ASSIGN_OR_RETURN(options.output_dir, args.Required("out"));
   options.preset = args.String("preset", "0.8b");
   const std::string dtype = args.String("dtype", "bf16");
-  std::optional<DType> d = shard::ConfigDTypeToDType(dtype);
+  std::optional<DType> d = model::ConfigDTypeToDType(dtype);
   if (!d.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat("--dtype must be bf16, f16 or f32, got '", dtype, "'"));
   }
@@ -92,9 +92,9 @@ absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
   if (shard_mb < 0) return absl::InvalidArgumentError("--shard-mb must be >= 0");
   options.max_shard_bytes = static_cast<size_t>(shard_mb) << 20;
 
-  TPS_ASSIGN_OR_RETURN(shard::RandomModelPlan plan, shard::PlanRandomQwen35Model(options));
+  TPS_ASSIGN_OR_RETURN(tools::RandomModelPlan plan, tools::PlanRandomQwen35Model(options));
   const auto start = std::chrono::steady_clock::now();
-  TPS_RETURN_IF_ERROR(shard::WriteRandomQwen35Model(options));
+  TPS_RETURN_IF_ERROR(tools::WriteRandomQwen35Model(options));
   if (!args.Bool("no-tokenizer")) TPS_RETURN_IF_ERROR(WriteRandomModelCompanions(options.output_dir));
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ops/base/status_macros.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "ops/core/backend_registry.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"

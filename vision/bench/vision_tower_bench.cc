@@ -22,9 +22,9 @@
 #include "benchmark/benchmark.h"
 #include "ops/base/check.h"
 #include "ops/comm/shm/shm_communicator.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "ops/cpu/cpu_backend.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "vision/image_encoder.h"
 #include "vision/vision_tower.h"
 
@@ -53,7 +53,7 @@ ops::ConstTensorView RandomTensor(ops::Backend& backend, DType dtype, const ops:
 }
 
 // This rank's share of a random tower split `tp` ways.
-VisionWeights RandomWeights(ops::Backend& b, const shard::VisionSpec& s, int tp, int rank) {
+VisionWeights RandomWeights(ops::Backend& b, const model::VisionSpec& s, int tp, int rank) {
   auto keep = std::make_shared<std::vector<ops::DeviceBuffer>>();
   uint64_t seed = 1000 * static_cast<uint64_t>(rank + 1);
   const DType bf = DType::kBF16, f32 = DType::kF32;
@@ -98,7 +98,7 @@ VisionWeights RandomWeights(ops::Backend& b, const shard::VisionSpec& s, int tp,
 class Group {
  public:
   Group(int tp, TowerParallelism mode) : tp_(tp) {
-    auto spec = shard::Qwen35Preset("27b");
+    auto spec = model::Qwen35Preset("27b");
     TPS_CHECK(spec.ok() && spec->vision.has_value(), "no 27b preset");
     spec_ = *spec->vision;
     std::vector<std::thread> setup;
@@ -150,7 +150,7 @@ class Group {
     for (auto& t : ranks) t.join();
   }
 
-  const shard::VisionSpec& spec() const { return spec_; }
+  const model::VisionSpec& spec() const { return spec_; }
 
  private:
   // Data parallel without decoding: each rank runs its share of the images, then the all-gather
@@ -187,7 +187,7 @@ class Group {
   }
 
   int tp_;
-  shard::VisionSpec spec_;
+  model::VisionSpec spec_;
   comm::InProcessStore store_;
   std::vector<std::unique_ptr<ops::Backend>> backends_;
   std::vector<std::unique_ptr<comm::Communicator>> comms_;

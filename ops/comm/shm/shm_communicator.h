@@ -20,7 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ops/comm/communicator.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 
 namespace tpserve::comm {
 

@@ -1,4 +1,4 @@
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 
 #include <sys/wait.h>
 #include <unistd.h>

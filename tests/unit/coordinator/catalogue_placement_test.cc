@@ -138,7 +138,7 @@ TEST(PlacementTest, NothingFitsNamesTheSmallestNeed) {
 }
 
 TEST(PlacementTest, HeadroomIsPartOfTheNeed) {
-  ASSERT_OK_AND_ASSIGN(shard::Qwen35Spec spec, shard::Qwen35Preset("0.8b"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset("0.8b"));
   const uint64_t none =
       MemoryPerRank(spec, 1, {.sequences = 0, .tokens = 0, .workspace_fraction = 0});
   const uint64_t headroom = MemoryPerRank(spec, 1, {});

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "tests/testing/test_env.h"
 
 namespace tpserve::coordinator::testing {
@@ -41,12 +41,12 @@ std::vector<int32_t> Ids(const std::string& text) {
 
 std::string MakeModelDir(const ModelDirOptions& options) {
   const std::string dir = ::tpserve::testing::MakeTempDir();
-  absl::StatusOr<shard::Qwen35Spec> spec = shard::Qwen35Preset(options.preset);
+  absl::StatusOr<model::Qwen35Spec> spec = model::Qwen35Preset(options.preset);
   EXPECT_TRUE(spec.ok()) << spec.status();
   if (!options.vision) spec->vision.reset();
   spec->text.max_position_embeddings = options.max_position_embeddings;
   spec->random_weights = options.random_weights;
-  std::ofstream(dir + "/config.json") << shard::Qwen35SpecToConfigJson(*spec);
+  std::ofstream(dir + "/config.json") << model::Qwen35SpecToConfigJson(*spec);
   std::filesystem::copy_file(TestTokenizerPath(), dir + "/tokenizer.json");
   std::ofstream(dir + "/generation_config.json")
       << R"({"eos_token_id": [248046, 248044], "do_sample": true, "temperature": 0.7,

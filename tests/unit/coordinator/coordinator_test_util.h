@@ -25,7 +25,7 @@
 namespace tpserve::coordinator::testing {
 
 struct ModelDirOptions {
-  std::string preset = "tiny";  // shard::Qwen35Preset name ("0.8b", "2b", ... for tier tests)
+  std::string preset = "tiny";  // model::Qwen35Preset name ("0.8b", "2b", ... for tier tests)
   bool vision = true;
   int64_t max_position_embeddings = 4096;
   bool random_weights = false;

@@ -2,7 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "shard/model_spec.h"
+#include "model/model_spec.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/coordinator/coordinator_test_util.h"
 
@@ -51,12 +51,12 @@ TEST(ModelAssetsTest, MissingDirectoryNamesThePath) {
 
 TEST(ModelAssetsTest, TiersFollowTheSpecTable) {
   for (const char* preset : {"0.8b", "2b", "4b", "9b", "27b"}) {
-    ASSERT_OK_AND_ASSIGN(shard::Qwen35Spec spec, shard::Qwen35Preset(preset));
+    ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset(preset));
     EXPECT_EQ(TierOfSpec(spec), preset);
   }
-  ASSERT_OK_AND_ASSIGN(shard::Qwen35Spec spec, shard::Qwen35Preset("3.6-27b"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::Qwen35Preset("3.6-27b"));
   EXPECT_EQ(TierOfSpec(spec), "27b");
-  ASSERT_OK_AND_ASSIGN(shard::Qwen35Spec tiny, shard::Qwen35Preset("tiny"));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec tiny, model::Qwen35Preset("tiny"));
   EXPECT_EQ(TierOfSpec(tiny), "custom");
   EXPECT_GT(TierRank("27b"), TierRank("9b"));
   EXPECT_GT(TierRank("0.8b"), TierRank("custom"));

@@ -13,7 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
-#include "ops/comm/store.h"
+#include "ops/base/store.h"
 #include "tpserve/cluster/v1/cluster.grpc.pb.h"
 
 namespace tpserve::worker::testing {
