@@ -4,10 +4,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "coordinator/grpc_status.h"
+#include "proto/grpc_status.h"
 #include "coordinator/wire_utf8.h"
 #include "grpc/support/time.h"
 #include "ops/base/log.h"
+#include "ops/base/status_macros.h"
 
 namespace tpserve::coordinator {
 
@@ -246,7 +247,7 @@ void ChatCall::SendDone() {
   End(absl::OkStatus(), FinishReasonLabel(assembler_->finish_reason()), false);
 }
 
-void ChatCall::OnLeaderDone(const grpc::Status& status) {
+void ChatCall::OnLeaderDone(const absl::Status& status) {
   ReleaseSlot();
   bool ended, cancelled;
   {
@@ -266,8 +267,8 @@ void ChatCall::OnLeaderDone(const grpc::Status& status) {
         "none", false);
     return;
   }
-  switch (status.error_code()) {
-    case grpc::StatusCode::CANCELLED: {
+  switch (status.code()) {
+    case absl::StatusCode::kCancelled: {
       // The leader cancelled the sequence (not us): the turn ends as cancelled.
       OutputAssembler::Step step = assembler_->FinishCancelled();
       if (step.delta.has_value()) {
@@ -279,18 +280,17 @@ void ChatCall::OnLeaderDone(const grpc::Status& status) {
       SendDone();
       return;
     }
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case absl::StatusCode::kDeadlineExceeded:
       End(absl::DeadlineExceededError(
               absl::StrCat("the deadline passed while replica ", replica, " was generating")),
           "none", false);
       return;
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::OUT_OF_RANGE:
-    case grpc::StatusCode::UNIMPLEMENTED:
-      End(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                       absl::StrCat("replica ", replica, ": ", status.error_message())),
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnimplemented:
+      End(Annotate(status, absl::StrCat("replica ", replica)),
           "none", false);
       return;
     default:
@@ -302,13 +302,13 @@ void ChatCall::OnLeaderDone(const grpc::Status& status) {
     group = target_->group;
   }
   const std::string reason =
-      absl::StrCat("a stream failed mid-way: ", StatusCodeLabel(FromGrpcStatus(status).code()),
-                   ": ", status.error_message());
+      absl::StrCat("a stream failed mid-way: ", StatusCodeLabel(status.code()),
+                   ": ", status.message());
   deps_.membership.MarkGroupFailed(group, reason);
-  TPS_LOG(kWarning) << "replica " << replica << " failed: " << status.error_message()
+  TPS_LOG(kWarning) << "replica " << replica << " failed: " << status.message()
                     << "; out of routing until its leader reports READY again";
   End(absl::UnavailableError(
-          absl::StrCat("replica ", replica, " failed mid-stream (", status.error_message(),
+          absl::StrCat("replica ", replica, " failed mid-stream (", status.message(),
                        "); it is out of routing until its leader reports ready again; retry")),
       "none", false);
 }

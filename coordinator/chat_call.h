@@ -84,7 +84,7 @@ class ChatCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   void OnDone() override;
   // LeaderStream::Listener
   void OnLeaderResponse(const tpserve::cluster::v1::GenerateResponse& response) override;
-  void OnLeaderDone(const grpc::Status& status) override;
+  void OnLeaderDone(const absl::Status& status) override;
 
  private:
   enum class Phase { kAdmitting, kQueued, kStreaming, kEnded };

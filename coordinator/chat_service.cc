@@ -1,6 +1,6 @@
 #include "coordinator/chat_service.h"
 
-#include "coordinator/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::coordinator {
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/cluster_token.h"
-#include "coordinator/grpc_status.h"
+#include "proto/grpc_status.h"
 #include "coordinator/placement.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"

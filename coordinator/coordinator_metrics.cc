@@ -1,6 +1,6 @@
 #include "coordinator/coordinator_metrics.h"
 
-#include "coordinator/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::coordinator {
 namespace {

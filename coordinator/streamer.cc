@@ -1,6 +1,7 @@
 #include "coordinator/streamer.h"
 
 #include "grpcpp/create_channel.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::coordinator {
 
@@ -47,7 +48,7 @@ void LeaderStream::OnReadDone(bool ok) {
 
 void LeaderStream::OnDone(const grpc::Status& status) {
   std::shared_ptr<Listener> listener = std::move(listener_);
-  listener->OnLeaderDone(status);
+  listener->OnLeaderDone(FromGrpcStatus(status));
   // The last reference may be this one: nothing of `this` is touched after the reset.
   std::shared_ptr<LeaderStream> self = std::move(self_);
 }

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -55,7 +56,8 @@ class LeaderStream final : public grpc::ClientReadReactor<tpserve::cluster::v1::
     virtual void OnLeaderResponse(const tpserve::cluster::v1::GenerateResponse& response) = 0;
     // The call ended: OK after the last message, CANCELLED after Cancel(), else the leader's or
     // the transport's error. Called exactly once.
-    virtual void OnLeaderDone(const grpc::Status& status) = 0;
+    // The stream's final status (converted from gRPC at this edge).
+    virtual void OnLeaderDone(const absl::Status& status) = 0;
   };
 
   // `deadline` is the client's (gpr_inf_future for none).

@@ -1,5 +1,5 @@
 // Exception-free, typed reading of nlohmann::json objects for the config and safetensors parsers.
-// Internal to tpserve_model_io (tests may include it).
+// Internal to tpserve_model (tests may include it).
 #ifndef TPSERVE_MODEL_JSON_INTERNAL_H_
 #define TPSERVE_MODEL_JSON_INTERNAL_H_
 

@@ -1,5 +1,5 @@
 // Validation of a safetensors header held in memory (no file access), used by SafetensorsFile and
-// by tests. Internal to tpserve_model_io.
+// by tests. Internal to tpserve_model.
 #ifndef TPSERVE_MODEL_SAFETENSORS_INTERNAL_H_
 #define TPSERVE_MODEL_SAFETENSORS_INTERNAL_H_
 

@@ -1,7 +1,7 @@
 // FollowerSet: a group leader's control connections to its followers, by rank. It runs the
 // leader's half of the control-channel protocol: accept each follower's hello, answer with the
-// GroupSetup, collect the ready reports, then send every step plan to all of them. Shared by
-// LocalGroup (followers it spawns) and ServiceGroupLeader (followers started independently).
+// GroupSetup, collect the ready reports, then send every step plan to all of them. Owned by the
+// GroupLeader.
 //
 // Not thread-safe: owned by the leader's group thread. CheckOpen() only polls, so it is cheap
 // enough to call between steps.

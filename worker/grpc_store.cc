@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "worker/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::worker {
 namespace {

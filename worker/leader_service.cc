@@ -10,7 +10,7 @@
 #include "ops/base/status_macros.h"
 #include "proto/cluster_token.h"
 #include "shard/prompt_images.h"
-#include "worker/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::worker {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ops/base/log.h"
-#include "worker/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::worker {
 namespace {

@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/npy.h"
-#include "tests/model/golden_model.h"
+#include "tests/shard/golden_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 

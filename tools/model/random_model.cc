@@ -81,7 +81,7 @@ absl::Status WriteWeightsFile(const std::string& path, const RandomModelFile& fi
 
 constexpr char kNotice[] =
     "This directory holds a Qwen3.5-shaped model with RANDOM weights, written by tpserve's\n"
-    "random model generator (shard/random_model.h). It has the real tensor names and shapes but\n"
+    "random model generator (tools/model/random_model.h). It has the real tensor names and shapes but\n"
     "was never trained: every output it produces is noise. config.json carries\n"
     "\"tpserve_random_weights\": true so tools can say so. Use it for load, memory, throughput\n"
     "and tensor-parallel tests only.\n";

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/worker/fake_step_engine.h"
-#include "worker/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::worker {
 namespace {

@@ -10,7 +10,7 @@
 #include "ops/core/backend_registry.h"
 #include "shard/model_loader.h"
 #include "shard/step_runner.h"
-#include "tests/model/golden_model.h"
+#include "tests/shard/golden_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/worker/fake_step_engine.h"
 #include "worker/scheduler/scheduler.h"

@@ -1,7 +1,7 @@
 // Helpers for tests that run the golden tiny models (tests/golden/<model>/, made by
 // tools/golden/make_golden.py with transformers).
-#ifndef TPSERVE_TESTS_MODEL_GOLDEN_MODEL_H_
-#define TPSERVE_TESTS_MODEL_GOLDEN_MODEL_H_
+#ifndef TPSERVE_TESTS_SHARD_GOLDEN_MODEL_H_
+#define TPSERVE_TESTS_SHARD_GOLDEN_MODEL_H_
 
 #include <memory>
 #include <string>
@@ -42,4 +42,4 @@ std::vector<std::string> GoldenModelNames();
 
 }  // namespace tpserve::testing
 
-#endif  // TPSERVE_TESTS_MODEL_GOLDEN_MODEL_H_
+#endif  // TPSERVE_TESTS_SHARD_GOLDEN_MODEL_H_

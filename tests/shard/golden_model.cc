@@ -1,4 +1,4 @@
-#include "tests/model/golden_model.h"
+#include "tests/shard/golden_model.h"
 
 #include <algorithm>
 #include <cmath>

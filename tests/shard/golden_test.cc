@@ -12,7 +12,7 @@
 #include "ops/core/backend_registry.h"
 #include "tools/model/generator.h"
 #include "shard/model_loader.h"
-#include "tests/model/golden_model.h"
+#include "tests/shard/golden_model.h"
 #include "tests/testing/status_matchers.h"
 
 namespace tpserve {

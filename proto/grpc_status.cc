@@ -1,17 +1,22 @@
-#include "coordinator/grpc_status.h"
+#include "proto/grpc_status.h"
 
 #include <cctype>
 
-namespace tpserve::coordinator {
+#include "absl/strings/str_cat.h"
+
+namespace tpserve {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-absl::Status FromGrpcStatus(const grpc::Status& status) {
+absl::Status FromGrpcStatus(const grpc::Status& status, std::string_view what) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      what.empty() ? status.error_message()
+                                   : absl::StrCat(absl::string_view(what.data(), what.size()),
+                                                  ": ", status.error_message()));
 }
 
 std::string StatusCodeLabel(absl::StatusCode code) {
@@ -20,4 +25,4 @@ std::string StatusCodeLabel(absl::StatusCode code) {
   return name.empty() ? "unknown" : name;
 }
 
-}  // namespace tpserve::coordinator
+}  // namespace tpserve
