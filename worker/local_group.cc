@@ -21,12 +21,12 @@ constexpr char kStorePrefix[] = "group";
 
 absl::StatusOr<std::unique_ptr<LocalGroup>> LocalGroup::Start(const LocalGroupOptions& options) {
   TPS_RETURN_IF_ERROR(shard::ParallelLayout{.tp_size = options.tp_size}.Validate());
-  if (options.tp_size > 1 && options.member_command.empty()) {
-    return absl::InvalidArgumentError("a local group of several ranks needs a member command");
+  if (options.tp_size > 1 && options.follower_command.empty()) {
+    return absl::InvalidArgumentError("a local group of several ranks needs a follower command");
   }
   std::unique_ptr<LocalGroup> group(new LocalGroup(options));
   if (absl::Status s = group->Launch(); !s.ok()) {
-    const std::string exited = group->DescribeExitedMembers();
+    const std::string exited = group->DescribeExitedFollowers();
     group->Stop();
     return exited.empty() ? s : Annotate(s, exited);
   }
@@ -49,7 +49,7 @@ absl::Status LocalGroup::Launch() {
   }
   store_ = std::make_unique<comm::FileStore>(store_dir_);
   for (int r = 1; r < tp; ++r) {
-    std::vector<std::string> argv = options_.member_command;
+    std::vector<std::string> argv = options_.follower_command;
     for (const std::string& a :
          {std::string("--rank"), std::to_string(r), std::string("--world-size"),
           std::to_string(tp), std::string("--store"), store_dir_, std::string("--threads"),
@@ -57,8 +57,8 @@ absl::Status LocalGroup::Launch() {
           std::to_string(absl::ToInt64Milliseconds(options_.collective_timeout))}) {
       argv.push_back(a);
     }
-    TPS_ASSIGN_OR_RETURN(Subprocess member, Subprocess::Exec(argv));
-    members_.push_back(std::move(member));
+    TPS_ASSIGN_OR_RETURN(Subprocess follower, Subprocess::Exec(argv));
+    followers_.push_back(std::move(follower));
     reported_.push_back(false);
   }
 
@@ -76,23 +76,23 @@ absl::Status LocalGroup::Launch() {
   lo.ready_timeout = options_.startup_timeout;
   TPS_ASSIGN_OR_RETURN(leader_, GroupLeader::Create(lo, *store_, *backend_));
   TPS_RETURN_IF_ERROR(leader_->Form([&]() -> absl::Status {
-    for (Subprocess& m : members_) {
-      if (!m.Running()) return absl::UnavailableError("a member exited during startup");
+    for (Subprocess& f : followers_) {
+      if (!f.Running()) return absl::UnavailableError("a follower exited during startup");
     }
     return absl::OkStatus();
   }));
   if (tp > 1) {
     std::string pids;
-    for (pid_t p : member_pids()) absl::StrAppend(&pids, pids.empty() ? "" : ",", p);
+    for (pid_t p : follower_pids()) absl::StrAppend(&pids, pids.empty() ? "" : ",", p);
     TPS_LOG(kInfo) << "tensor-parallel group of " << tp << " (" << TransportName(options_.transport)
                    << ") ready: leader pid " << getpid() << ", follower pids " << pids;
   }
   return absl::OkStatus();
 }
 
-std::vector<pid_t> LocalGroup::member_pids() const {
+std::vector<pid_t> LocalGroup::follower_pids() const {
   std::vector<pid_t> out;
-  for (const Subprocess& m : members_) out.push_back(m.pid());
+  for (const Subprocess& f : followers_) out.push_back(f.pid());
   return out;
 }
 
@@ -106,37 +106,42 @@ std::string LocalGroup::Describe() const {
 absl::StatusOr<shard::StepLogits> LocalGroup::Run(const shard::StepPlan& plan) {
   absl::StatusOr<shard::StepLogits> logits = leader_->Run(plan);
   if (logits.ok() || options_.tp_size == 1) return logits;
-  // Let a dying member finish dying so the error can say who and how.
+  // Let a dying follower finish dying so the error can say who and how.
   const absl::Time until = absl::Now() + absl::Milliseconds(500);
-  std::string exited = DescribeExitedMembers();
+  std::string exited = DescribeExitedFollowers();
   while (exited.empty() && absl::Now() < until) {
     absl::SleepFor(absl::Milliseconds(10));
-    exited = DescribeExitedMembers();
+    exited = DescribeExitedFollowers();
   }
   if (exited.empty()) return logits;
   return absl::Status(logits.status().code(),
                       absl::StrCat(logits.status().message(), " (", exited, ")"));
 }
 
-std::string LocalGroup::DescribeExitedMembers() {
+std::string LocalGroup::DescribeExitedFollowers() {
   std::string out;
-  for (size_t i = 0; i < members_.size(); ++i) {
-    if (reported_[i] || members_[i].Running()) continue;
+  for (size_t i = 0; i < followers_.size(); ++i) {
+    if (reported_[i] || followers_[i].Running()) continue;
     reported_[i] = true;
-    absl::StrAppend(&out, out.empty() ? "" : "; ", "rank ", i + 1, " (pid ", members_[i].pid(),
-                    ") ", members_[i].DescribeExit());
+    absl::StrAppend(&out, out.empty() ? "" : "; ", "rank ", i + 1, " (pid ", followers_[i].pid(),
+                    ") ", followers_[i].DescribeExit());
   }
   return out;
 }
 
 void LocalGroup::Stop() {
-  if (leader_ != nullptr) leader_->Shutdown("the leader is done");
-  // Grace period, then SIGKILL; every member is reaped.
-  const absl::Time until = absl::Now() + absl::Seconds(5);
-  for (Subprocess& m : members_) {
-    if (!m.WaitFor(std::max(absl::ZeroDuration(), until - absl::Now())).has_value()) m.Kill();
+  // Followers told to shut down get a grace period; without a leader (startup failed) they
+  // are only waiting for it. Then SIGKILL; every follower is reaped.
+  absl::Duration grace = absl::ZeroDuration();
+  if (leader_ != nullptr) {
+    leader_->Shutdown("the leader is done");
+    grace = absl::Seconds(5);
   }
-  members_.clear();
+  const absl::Time until = absl::Now() + grace;
+  for (Subprocess& f : followers_) {
+    if (!f.WaitFor(std::max(absl::ZeroDuration(), until - absl::Now())).has_value()) f.Kill();
+  }
+  followers_.clear();
   if (!store_dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(store_dir_, ec);

@@ -56,7 +56,7 @@ absl::StatusOr<std::unique_ptr<worker::LocalGroup>> OpenLocalGroup(
   g.model = options;
   g.threads_per_rank = flags.threads;
   g.transport = flags.transport;
-  g.member_command = {"/proc/self/exe", "worker-rank"};
+  g.follower_command = {"/proc/self/exe", "worker-rank"};
   return worker::LocalGroup::Start(g);
 }
 
