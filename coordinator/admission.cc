@@ -1,9 +1,5 @@
 #include "coordinator/admission.h"
 
-#include "vision/image_limits.h"
-#include "vision/image_source.h"
-#include "vision/mrope_positions.h"
-
 #include <algorithm>
 #include <random>
 
@@ -14,6 +10,9 @@
 #include "coordinator/tokenizer/chat_message.h"
 #include "coordinator/tokenizer/chat_template.h"
 #include "ops/base/status_macros.h"
+#include "vision/image_limits.h"
+#include "vision/image_source.h"
+#include "vision/mrope_positions.h"
 
 namespace tpserve::coordinator {
 namespace {
@@ -112,7 +111,8 @@ absl::StatusOr<RequestImages> CollectImages(const pb::ChatRequest& request, cons
       if (image.has_uri()) {
         absl::StatusOr<std::string> decoded =
             vision::ImageBytesFromUrl(image.uri(), counter->limits().max_encoded_bytes);
-        if (!decoded.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", decoded.status().message()));
+        if (!decoded.ok())
+          return absl::InvalidArgumentError(absl::StrCat(field, ": ", decoded.status().message()));
         bytes = *std::move(decoded);
       } else {
         bytes = image.data();
@@ -129,7 +129,8 @@ absl::StatusOr<RequestImages> CollectImages(const pb::ChatRequest& request, cons
     }
   }
   if (counter != nullptr && !out.bytes.empty()) {
-    absl::Status count = vision::CheckImageCount(static_cast<int64_t>(out.bytes.size()), counter->limits());
+    absl::Status count =
+        vision::CheckImageCount(static_cast<int64_t>(out.bytes.size()), counter->limits());
     if (!count.ok()) return absl::InvalidArgumentError(absl::StrCat("messages: ", count.message()));
   }
   return out;
@@ -188,7 +189,8 @@ absl::StatusOr<AdmittedRequest> Admission::Admit(const pb::ChatRequest& request)
     // The template wrote one <|image_pad|> per image; the prompt needs each image's full count.
     absl::StatusOr<std::vector<int32_t>> expanded =
         vision::ExpandImagePlaceholders(ids, assets->spec.image_token_id, images.tokens);
-    if (!expanded.ok()) return absl::InvalidArgumentError(absl::StrCat("messages: ", expanded.status().message()));
+    if (!expanded.ok())
+      return absl::InvalidArgumentError(absl::StrCat("messages: ", expanded.status().message()));
     ids = *std::move(expanded);
   }
   const auto prompt_tokens = static_cast<int64_t>(ids.size());

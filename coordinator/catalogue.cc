@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/memory_estimate.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
-#include "model/memory_estimate.h"
 
 namespace tpserve::coordinator {
 namespace {

@@ -4,11 +4,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "proto/grpc_status.h"
 #include "coordinator/wire_utf8.h"
 #include "grpc/support/time.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::coordinator {
 
@@ -290,8 +290,7 @@ void ChatCall::OnLeaderDone(const absl::Status& status) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kOutOfRange:
     case absl::StatusCode::kUnimplemented:
-      End(Annotate(status, absl::StrCat("replica ", replica)),
-          "none", false);
+      End(Annotate(status, absl::StrCat("replica ", replica)), "none", false);
       return;
     default:
       break;
@@ -301,9 +300,8 @@ void ChatCall::OnLeaderDone(const absl::Status& status) {
     absl::MutexLock lock(&mu_);
     group = target_->group;
   }
-  const std::string reason =
-      absl::StrCat("a stream failed mid-way: ", StatusCodeLabel(status.code()),
-                   ": ", status.message());
+  const std::string reason = absl::StrCat(
+      "a stream failed mid-way: ", StatusCodeLabel(status.code()), ": ", status.message());
   deps_.membership.MarkGroupFailed(group, reason);
   TPS_LOG(kWarning) << "replica " << replica << " failed: " << status.message()
                     << "; out of routing until its leader reports READY again";

@@ -5,11 +5,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "proto/cluster_token.h"
-#include "proto/grpc_status.h"
 #include "coordinator/placement.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
+#include "proto/cluster_token.h"
+#include "proto/grpc_status.h"
 
 namespace tpserve::coordinator {
 

@@ -54,7 +54,7 @@ struct CoordinatorOptions {
   std::shared_ptr<grpc::ServerCredentials> client_credentials;
   std::shared_ptr<grpc::ServerCredentials> cluster_credentials;
   std::shared_ptr<grpc::ChannelCredentials> leader_credentials;  // dialing leaders; null: insecure
-  std::string api_token;   // empty: no bearer token required
+  std::string api_token;                                         // empty: no bearer token required
   // The cluster's shared secret: workers present it on every cluster call, and the coordinator
   // presents it to leaders in Generate. Empty: not checked.
   std::string join_token;

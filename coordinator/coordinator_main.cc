@@ -16,18 +16,18 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "proto/cluster_credentials.h"
-#include "proto/cluster_token.h"
 #include "coordinator/catalogue.h"
 #include "coordinator/clock.h"
 #include "coordinator/coordinator.h"
-#include "coordinator/image_token_counter.h"
 #include "coordinator/coordinator_flags.h"
 #include "coordinator/coordinator_metrics.h"
+#include "coordinator/image_token_counter.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
+#include "proto/cluster_credentials.h"
+#include "proto/cluster_token.h"
 
 namespace tpserve::coordinator {
 namespace {

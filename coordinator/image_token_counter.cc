@@ -5,14 +5,15 @@
 
 namespace tpserve::coordinator {
 
-absl::StatusOr<int64_t> VisionImageTokenCounter::CountImageTokens(std::string_view encoded_image,
-                                                                  const std::string& model_dir) const {
+absl::StatusOr<int64_t> VisionImageTokenCounter::CountImageTokens(
+    std::string_view encoded_image, const std::string& model_dir) const {
   vision::PreprocessConfig config;
   {
     absl::MutexLock lock(&mu_);
     auto it = configs_.find(model_dir);
     if (it == configs_.end()) {
-      TPS_ASSIGN_OR_RETURN(vision::PreprocessConfig loaded, vision::LoadPreprocessorConfig(model_dir));
+      TPS_ASSIGN_OR_RETURN(vision::PreprocessConfig loaded,
+                           vision::LoadPreprocessorConfig(model_dir));
       it = configs_.emplace(model_dir, loaded).first;
     }
     config = it->second;

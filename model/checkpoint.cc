@@ -7,9 +7,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "model/json_internal.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
-#include "model/json_internal.h"
 
 namespace tpserve::model {
 namespace {

@@ -27,9 +27,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ops/base/dtype.h"
 #include "model/safetensors.h"
 #include "model/tensor_slice.h"
+#include "ops/base/dtype.h"
 
 namespace tpserve::model {
 

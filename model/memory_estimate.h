@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ops/base/dtype.h"
 #include "model/model_spec.h"
+#include "ops/base/dtype.h"
 
 namespace tpserve::model {
 

@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ops/base/status_macros.h"
 #include "model/json_internal.h"
+#include "ops/base/status_macros.h"
 
 namespace tpserve::model {
 namespace {

@@ -10,8 +10,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ops/base/status_macros.h"
 #include "model/safetensors_internal.h"
+#include "ops/base/status_macros.h"
 
 namespace tpserve::model {
 namespace {

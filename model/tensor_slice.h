@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ops/base/dtype.h"
 #include "model/safetensors.h"
+#include "ops/base/dtype.h"
 
 namespace tpserve::model {
 

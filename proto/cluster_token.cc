@@ -42,8 +42,8 @@ absl::Status CheckJoinToken(std::string_view expected, std::string_view presente
                                                    "(--join-token-file)"));
   }
   if (!ConstantTimeEquals(presented, expected)) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "join token wrong: it does not match the one ", std::string(receiver), " was given"));
+    return absl::UnauthenticatedError(absl::StrCat("join token wrong: it does not match the one ",
+                                                   std::string(receiver), " was given"));
   }
   return absl::OkStatus();
 }

@@ -15,8 +15,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status, std::string_view what) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       what.empty() ? status.error_message()
-                                   : absl::StrCat(absl::string_view(what.data(), what.size()),
-                                                  ": ", status.error_message()));
+                                   : absl::StrCat(absl::string_view(what.data(), what.size()), ": ",
+                                                  status.error_message()));
 }
 
 std::string StatusCodeLabel(absl::StatusCode code) {

@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "model/checkpoint.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
-#include "model/checkpoint.h"
 #include "shard/weight_loader.h"
 #include "vision/preprocess_config.h"
 
@@ -31,7 +31,8 @@ absl::StatusOr<std::vector<int32_t>> ReadGenerationEos(const std::string& dir) {
   if (it == j.end() || it->is_null()) return ids;
   auto add = [&](const nlohmann::json& v) -> absl::Status {
     if (!v.is_number_integer()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": eos_token_id must be an integer or a list of integers"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": eos_token_id must be an integer or a list of integers"));
     }
     ids.push_back(v.get<int32_t>());
     return absl::OkStatus();
@@ -59,13 +60,15 @@ absl::StatusOr<LoadedModel> LoadQwen35Model(const std::string& model_dir, ops::B
     TPS_ASSIGN_OR_RETURN(load.vision_tp_size,
                          ResolveVisionTpSize(out.spec, layout.tp_size, options.vision_parallelism));
   }
-  TPS_ASSIGN_OR_RETURN(ModelWeights weights, LoadModelWeights(*ckpt, out.spec, layout, backend, load));
+  TPS_ASSIGN_OR_RETURN(ModelWeights weights,
+                       LoadModelWeights(*ckpt, out.spec, layout, backend, load));
   TPS_ASSIGN_OR_RETURN(out.model,
                        Qwen35Model::Create(out.spec, std::move(weights), backend, layout, opts));
   out.stop_token_ids = out.spec.text.eos_token_ids;
   TPS_ASSIGN_OR_RETURN(std::vector<int32_t> gen_eos, ReadGenerationEos(model_dir));
   for (int32_t id : gen_eos) {
-    if (std::find(out.stop_token_ids.begin(), out.stop_token_ids.end(), id) == out.stop_token_ids.end())
+    if (std::find(out.stop_token_ids.begin(), out.stop_token_ids.end(), id) ==
+        out.stop_token_ids.end())
       out.stop_token_ids.push_back(id);
   }
   return out;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ops/core/backend.h"
 #include "model/model_spec.h"
+#include "ops/core/backend.h"
 #include "shard/parallel_layout.h"
 #include "shard/qwen35_model.h"
 
@@ -22,7 +22,8 @@ struct LoadedModel {
 };
 
 absl::StatusOr<LoadedModel> LoadQwen35Model(const std::string& model_dir, ops::Backend& backend,
-                                            const ParallelLayout& layout, const ModelOptions& options);
+                                            const ParallelLayout& layout,
+                                            const ModelOptions& options);
 
 }  // namespace tpserve::shard
 

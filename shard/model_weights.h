@@ -8,9 +8,9 @@
 #include <optional>
 #include <vector>
 
+#include "model/model_spec.h"
 #include "ops/core/device_buffer.h"
 #include "ops/core/tensor_view.h"
-#include "model/model_spec.h"
 #include "vision/vision_weights.h"
 
 namespace tpserve::shard {
@@ -29,19 +29,19 @@ struct LinearWeight {
 };
 
 struct FullAttentionWeights {
-  LinearWeight q_proj;     // [heads_local * 2 * head_dim, hidden]: per head [query | gate]
-  LinearWeight k_proj;     // [kv_heads_local * head_dim, hidden]
-  LinearWeight v_proj;     // [kv_heads_local * head_dim, hidden]
-  LinearWeight o_proj;     // [hidden, heads_local * head_dim]
+  LinearWeight q_proj;          // [heads_local * 2 * head_dim, hidden]: per head [query | gate]
+  LinearWeight k_proj;          // [kv_heads_local * head_dim, hidden]
+  LinearWeight v_proj;          // [kv_heads_local * head_dim, hidden]
+  LinearWeight o_proj;          // [hidden, heads_local * head_dim]
   ops::ConstTensorView q_norm;  // [head_dim] f32
   ops::ConstTensorView k_norm;  // [head_dim] f32
 };
 
 struct GatedDeltaNetWeights {
-  LinearWeight in_proj_qkv;  // [2 * k_heads_local * dk + v_heads_local * dv, hidden]
-  LinearWeight in_proj_z;    // [v_heads_local * dv, hidden]
-  LinearWeight in_proj_b;    // [v_heads_local, hidden]
-  LinearWeight in_proj_a;    // [v_heads_local, hidden]
+  LinearWeight in_proj_qkv;      // [2 * k_heads_local * dk + v_heads_local * dv, hidden]
+  LinearWeight in_proj_z;        // [v_heads_local * dv, hidden]
+  LinearWeight in_proj_b;        // [v_heads_local, hidden]
+  LinearWeight in_proj_a;        // [v_heads_local, hidden]
   ops::ConstTensorView conv1d;   // [conv_channels_local, kernel] f32
   ops::ConstTensorView dt_bias;  // [v_heads_local] f32
   ops::ConstTensorView a_log;    // [v_heads_local] f32
@@ -75,10 +75,10 @@ struct ModelWeights {
   // text-only config or checkpoint.
   std::optional<vision::VisionWeights> vision;
 
-  std::vector<ops::DeviceBuffer> owned;  // converted copies
+  std::vector<ops::DeviceBuffer> owned;    // converted copies
   std::shared_ptr<const void> keep_alive;  // the mapped checkpoint files
-  size_t mapped_bytes = 0;  // bytes of this rank's views into mapped files
-  size_t owned_bytes = 0;   // bytes of converted copies
+  size_t mapped_bytes = 0;                 // bytes of this rank's views into mapped files
+  size_t owned_bytes = 0;                  // bytes of converted copies
 };
 
 }  // namespace tpserve::shard

@@ -22,8 +22,8 @@ struct ParallelLayout {
   // InvalidArgument unless 1 <= tp_size <= kMaxTensorParallel and 0 <= tp_rank < tp_size.
   absl::Status Validate() const {
     if (tp_size < 1 || tp_size > kMaxTensorParallel) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor-parallel size must be in [1, ", kMaxTensorParallel, "], got ", tp_size));
+      return absl::InvalidArgumentError(absl::StrCat("tensor-parallel size must be in [1, ",
+                                                     kMaxTensorParallel, "], got ", tp_size));
     }
     if (tp_rank < 0 || tp_rank >= tp_size) {
       return absl::InvalidArgumentError(
@@ -35,9 +35,9 @@ struct ParallelLayout {
   // InvalidArgument naming `what` when tp_size does not divide `count` (a head count, ...).
   absl::Status CheckDivides(int64_t count, std::string_view what) const {
     if (count % tp_size == 0) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tp_size ", tp_size, " does not divide ", absl::string_view(what.data(), what.size()), " ",
-        count));
+    return absl::InvalidArgumentError(absl::StrCat("tp_size ", tp_size, " does not divide ",
+                                                   absl::string_view(what.data(), what.size()), " ",
+                                                   count));
   }
 };
 

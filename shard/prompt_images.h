@@ -19,10 +19,10 @@
 namespace tpserve::shard {
 
 struct PromptImages {
-  std::vector<StepImage> images;            // in prompt order, first_token set
-  std::vector<int32_t> tokens_per_image;    // pad tokens of each image
+  std::vector<StepImage> images;                  // in prompt order, first_token set
+  std::vector<int32_t> tokens_per_image;          // pad tokens of each image
   std::vector<std::array<int32_t, 3>> positions;  // [prompt length]; empty without images
-  int32_t position_delta = 0;               // generated token i takes position i + delta
+  int32_t position_delta = 0;                     // generated token i takes position i + delta
 };
 
 // InvalidArgument (naming the image) for a bad header, a limit exceeded, or pad tokens that do

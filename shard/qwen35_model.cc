@@ -9,18 +9,15 @@
 #include "shard/shard_plan.h"
 
 namespace tpserve::shard {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<VisionParallelism> ParseVisionParallelism(std::string_view text,
                                                          std::string_view field) {
   if (text.empty() || text == "auto") return VisionParallelism::kAuto;
   if (text == "tensor") return VisionParallelism::kTensorParallel;
   if (text == "data") return VisionParallelism::kDataParallel;
-  return absl::InvalidArgumentError(absl::StrCat(std::string(field),
-                                                 " must be auto, tensor or data, got '",
-                                                 std::string(text), "'"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      std::string(field), " must be auto, tensor or data, got '", std::string(text), "'"));
 }
 
 std::string_view VisionParallelismName(VisionParallelism parallelism) {
@@ -65,15 +62,16 @@ absl::StatusOr<std::unique_ptr<Qwen35Model>> Qwen35Model::Create(const model::Qw
                                                                  const ParallelLayout& layout,
                                                                  const ModelOptions& options) {
   if (options.max_tokens_per_step <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("max_tokens_per_step must be > 0, got ",
-                                                   options.max_tokens_per_step));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_tokens_per_step must be > 0, got ", options.max_tokens_per_step));
   }
   if (static_cast<int64_t>(weights.layers.size()) != spec.text.num_hidden_layers) {
     return absl::InvalidArgumentError(absl::StrCat("weights have ", weights.layers.size(),
                                                    " layers, config num_hidden_layers is ",
                                                    spec.text.num_hidden_layers));
   }
-  std::unique_ptr<Qwen35Model> model(new Qwen35Model(spec, std::move(weights), backend, layout, options));
+  std::unique_ptr<Qwen35Model> model(
+      new Qwen35Model(spec, std::move(weights), backend, layout, options));
   if (model->options_.max_logit_rows <= 0) {
     model->options_.max_logit_rows = model->options_.max_tokens_per_step;
   }
@@ -95,7 +93,9 @@ absl::Status Qwen35Model::Build() {
   fa.head_dim = t.head_dim;
   fa.rotary_dim = t.rope.rotary_dim;
   fa.rope_theta = static_cast<float>(t.rope.rope_theta);
-  for (int i = 0; i < 3; ++i) fa.mrope_sections[static_cast<size_t>(i)] = static_cast<int32_t>(t.rope.mrope_section[static_cast<size_t>(i)]);
+  for (int i = 0; i < 3; ++i)
+    fa.mrope_sections[static_cast<size_t>(i)] =
+        static_cast<int32_t>(t.rope.mrope_section[static_cast<size_t>(i)]);
   fa.mrope_interleaved = t.rope.mrope_interleaved;
   fa.eps = static_cast<float>(t.rms_norm_eps);
 
@@ -130,8 +130,8 @@ absl::Status Qwen35Model::Build() {
   mc.max_context = options_.max_context;
   mc.kv_block_size = options_.kv_block_size;
   mc.num_kv_blocks = options_.num_kv_blocks;
-  mc.kv_dtype = options_.kv_dtype.value_or(
-      weights_.weight_dtype == DType::kF32 ? DType::kF32 : DType::kBF16);
+  mc.kv_dtype =
+      options_.kv_dtype.value_or(weights_.weight_dtype == DType::kF32 ? DType::kF32 : DType::kBF16);
   mc.num_full_layers = full;
   mc.kv_heads = fa.kv_heads_local;
   mc.head_dim = fa.head_dim;
@@ -144,7 +144,8 @@ absl::Status Qwen35Model::Build() {
   TPS_ASSIGN_OR_RETURN(memory_, SequenceMemory::Create(backend_, mc));
   if (weights_.vision.has_value()) {
     if (!spec_.vision.has_value()) {
-      return absl::InvalidArgumentError("vision weights were loaded for a config without vision_config");
+      return absl::InvalidArgumentError(
+          "vision weights were loaded for a config without vision_config");
     }
     TPS_ASSIGN_OR_RETURN(std::unique_ptr<vision::VisionTower> tower,
                          vision::VisionTower::Create(*spec_.vision, *weights_.vision, backend_));
@@ -226,9 +227,9 @@ absl::Status Qwen35Model::AllocateWorkspace() {
 absl::Status Qwen35Model::set_communicator(comm::Communicator* comm) {
   if (comm != nullptr &&
       (comm->world_size() != layout_.tp_size || comm->rank() != layout_.tp_rank)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "communicator is rank ", comm->rank(), " of ", comm->world_size(), ", the model shard is rank ",
-        layout_.tp_rank, " of ", layout_.tp_size));
+    return absl::InvalidArgumentError(absl::StrCat("communicator is rank ", comm->rank(), " of ",
+                                                   comm->world_size(), ", the model shard is rank ",
+                                                   layout_.tp_rank, " of ", layout_.tp_size));
   }
   comm_ = comm;
   if (image_encoder_ != nullptr) return image_encoder_->set_communicator(comm);
@@ -242,18 +243,17 @@ void Qwen35Model::set_delta_net_chunk_size(int64_t chunk_size) {
 }
 
 absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
-                                      std::vector<StepLogits::Range>& ranges,
-                                      int64_t& logit_rows) {
+                                      std::vector<StepLogits::Range>& ranges, int64_t& logit_rows) {
   const int64_t n = plan.num_tokens();
   const int64_t num_seqs = static_cast<int64_t>(plan.sequences.size());
   if (n == 0) return absl::InvalidArgumentError("step plan has a sequence without tokens");
   if (n > options_.max_tokens_per_step) {
-    return absl::InvalidArgumentError(absl::StrCat("step has ", n, " tokens, above max_tokens_per_step ",
-                                                   options_.max_tokens_per_step));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "step has ", n, " tokens, above max_tokens_per_step ", options_.max_tokens_per_step));
   }
   if (num_seqs > options_.max_slots) {
-    return absl::InvalidArgumentError(absl::StrCat("step has ", num_seqs, " sequences, above max_slots ",
-                                                   options_.max_slots));
+    return absl::InvalidArgumentError(
+        absl::StrCat("step has ", num_seqs, " sequences, above max_slots ", options_.max_slots));
   }
   const int64_t vocab = spec_.text.vocab_size;
   const int32_t bs = options_.kv_block_size;
@@ -274,12 +274,12 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
     const SequenceStep& seq = plan.sequences[static_cast<size_t>(s)];
     const int32_t len = static_cast<int32_t>(seq.token_ids.size());
     if (!memory_->in_use(seq.slot)) {
-      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": slot ", seq.slot,
-                                                     " is not acquired"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence ", s, ": slot ", seq.slot, " is not acquired"));
     }
     if (seen[static_cast<size_t>(seq.slot)]) {
-      return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": slot ", seq.slot,
-                                                     " appears twice in one step"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence ", s, ": slot ", seq.slot, " appears twice in one step"));
     }
     seen[static_cast<size_t>(seq.slot)] = true;
     if (len == 0) {
@@ -304,9 +304,9 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
     for (int32_t i = 0; i < len; ++i, ++t) {
       const int32_t id = seq.token_ids[static_cast<size_t>(i)];
       if (id < 0 || id >= vocab) {
-        return absl::InvalidArgumentError(absl::StrCat("sequence ", s, ": token id ", id,
-                                                       " at index ", i, " is outside the vocabulary [0, ",
-                                                       vocab, ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("sequence ", s, ": token id ", id, " at index ", i,
+                         " is outside the vocabulary [0, ", vocab, ")"));
       }
       ids_[static_cast<size_t>(t)] = id;
       for (int a = 0; a < 3; ++a) {
@@ -317,7 +317,9 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
       const int32_t index = seq.start_index + i;
       slot_mapping_[static_cast<size_t>(t)] = table[index / bs] * bs + index % bs;
     }
-    const int64_t rows = seq.logits == LogitsMode::kAll ? len : seq.logits == LogitsMode::kLast ? 1 : 0;
+    const int64_t rows = seq.logits == LogitsMode::kAll    ? len
+                         : seq.logits == LogitsMode::kLast ? 1
+                                                           : 0;
     ranges[static_cast<size_t>(s)] = {logit_rows, rows};
     logit_rows += rows;
   }
@@ -332,7 +334,8 @@ absl::Status Qwen35Model::PrepareStep(const StepPlan& plan, StepContext& ctx,
                     ops::Shape shape) -> absl::StatusOr<ops::ConstTensorView> {
     ops::TensorView view(dev.data, DType::kI32, shape);
     TPS_RETURN_IF_ERROR(backend_.Upload(
-        absl::MakeConstSpan(reinterpret_cast<const std::byte*>(host.data()), host.size() * 4), view));
+        absl::MakeConstSpan(reinterpret_cast<const std::byte*>(host.data()), host.size() * 4),
+        view));
     return ops::ConstTensorView(view);
   };
   TPS_ASSIGN_OR_RETURN(ctx.token_ids, upload(ids_, ids_dev_, {n}));
@@ -374,9 +377,11 @@ absl::Status Qwen35Model::RunLayers(const StepPlan& plan, const StepContext& ctx
       ops::RmsNormArgs in_norm{.x = hidden, .weight = layer.input_norm, .out = normed, .eps = eps};
       TPS_RETURN_IF_ERROR(backend_.RmsNorm(in_norm));
       if (layer.kind == model::LayerKind::kFullAttention) {
-        TPS_RETURN_IF_ERROR(layer.attention->Forward(backend_, ctx, *memory_, ws_, normed, mixer_out));
+        TPS_RETURN_IF_ERROR(
+            layer.attention->Forward(backend_, ctx, *memory_, ws_, normed, mixer_out));
       } else {
-        TPS_RETURN_IF_ERROR(layer.delta_net->Forward(backend_, ctx, *memory_, ws_, normed, mixer_out));
+        TPS_RETURN_IF_ERROR(
+            layer.delta_net->Forward(backend_, ctx, *memory_, ws_, normed, mixer_out));
       }
       TPS_RETURN_IF_ERROR(ctx.AllReduce(mixer_out));
       TPS_RETURN_IF_ERROR(backend_.Add({.a = hidden, .b = mixer_out, .out = hidden}));
@@ -387,9 +392,9 @@ absl::Status Qwen35Model::RunLayers(const StepPlan& plan, const StepContext& ctx
       return backend_.Add({.a = hidden, .b = mixer_out, .out = hidden});
     }();
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("layer ", i, " (",
-                                                 std::string(model::LayerKindName(layer.kind)), "): ",
-                                                 s.message()));
+      return absl::Status(
+          s.code(), absl::StrCat("layer ", i, " (", std::string(model::LayerKindName(layer.kind)),
+                                 "): ", s.message()));
     }
   }
   return absl::OkStatus();

@@ -30,13 +30,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "model/model_spec.h"
 #include "ops/comm/communicator.h"
 #include "ops/core/backend.h"
 #include "shard/layers/full_attention.h"
 #include "shard/layers/gated_delta_net.h"
 #include "shard/layers/mlp.h"
 #include "shard/layers/workspace.h"
-#include "model/model_spec.h"
 #include "shard/model_weights.h"
 #include "shard/parallel_layout.h"
 #include "shard/state/sequence_memory.h"
@@ -142,8 +142,8 @@ class Qwen35Model {
               const ParallelLayout& layout, const ModelOptions& options);
   absl::Status Build();
   absl::Status AllocateWorkspace();
-  absl::Status PrepareStep(const StepPlan& plan, StepContext& ctx, std::vector<StepLogits::Range>& ranges,
-                           int64_t& logit_rows);
+  absl::Status PrepareStep(const StepPlan& plan, StepContext& ctx,
+                           std::vector<StepLogits::Range>& ranges, int64_t& logit_rows);
   absl::Status RunLayers(const StepPlan& plan, const StepContext& ctx);
   // Writes the embeddings of the step's images over their image-pad rows of `hidden` [n, H]
   // (qwen35_model_images.cc).
@@ -171,12 +171,13 @@ class Qwen35Model {
   std::vector<DecoderLayer> layers_;
   Workspace ws_;
   std::vector<ops::DeviceBuffer> buffers_;
-  ops::TensorView logits_in_;  // [max_logit_rows, hidden]
-  ops::TensorView logits_;     // [max_logit_rows, vocab_local]
-  ops::TensorView gathered_;   // [tp_size * max_logit_rows, vocab_local] (tp_size > 1)
+  ops::TensorView logits_in_;       // [max_logit_rows, hidden]
+  ops::TensorView logits_;          // [max_logit_rows, vocab_local]
+  ops::TensorView gathered_;        // [tp_size * max_logit_rows, vocab_local] (tp_size > 1)
   std::vector<float> full_logits_;  // [max_logit_rows, vocab] host (tp_size > 1)
 
-  // Step metadata (host staging; uploaded to the device views when the backend is not host-visible).
+  // Step metadata (host staging; uploaded to the device views when the backend is not
+  // host-visible).
   std::vector<int32_t> ids_, positions_, seq_starts_, slots_, context_lens_, block_tables_,
       slot_mapping_;
   ops::TensorView ids_dev_, positions_dev_, seq_starts_dev_, slots_dev_, context_lens_dev_,

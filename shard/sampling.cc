@@ -30,8 +30,9 @@ absl::Status SamplingParams::Validate() const {
   for (size_t i = 0; i < allowed_tokens.size(); ++i) {
     const TokenRange& r = allowed_tokens[i];
     if (r.begin < 0 || r.end <= r.begin) {
-      return absl::InvalidArgumentError(absl::StrCat("allowed_tokens[", i, "] must be a range [begin, end) with 0 <= begin < end, got [",
-                                                     r.begin, ", ", r.end, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "allowed_tokens[", i, "] must be a range [begin, end) with 0 <= begin < end, got [",
+          r.begin, ", ", r.end, ")"));
     }
   }
   return absl::OkStatus();
@@ -86,9 +87,9 @@ void Sampler::CollectCandidates(int64_t vocab) {
 
 int32_t Sampler::Sample(absl::Span<const float> logits, absl::Span<const int32_t> history,
                         int64_t valid_vocab) {
-  const int64_t vocab =
-      valid_vocab > 0 ? std::min<int64_t>(valid_vocab, static_cast<int64_t>(logits.size()))
-                      : static_cast<int64_t>(logits.size());
+  const int64_t vocab = valid_vocab > 0
+                            ? std::min<int64_t>(valid_vocab, static_cast<int64_t>(logits.size()))
+                            : static_cast<int64_t>(logits.size());
   CollectCandidates(vocab);
   if (candidates_.empty()) return allowed_.empty() ? 0 : allowed_.front().begin;
   work_.assign(logits.begin(), logits.begin() + vocab);
@@ -122,7 +123,8 @@ int32_t Sampler::Sample(absl::Span<const float> logits, absl::Span<const int32_t
   size_t keep = order_.size();
   if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
     keep = static_cast<size_t>(params_.top_k);
-    std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(), by_logit);
+    std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep),
+                      order_.end(), by_logit);
   } else {
     std::sort(order_.begin(), order_.end(), by_logit);
   }

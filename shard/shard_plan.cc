@@ -33,13 +33,14 @@ absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_
   for (size_t i = 0; i < spec.segments.size(); ++i) {
     const int64_t seg = spec.segments[i], unit = spec.units[i];
     if (unit <= 0 || seg % unit != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("segment of ", seg, " rows is not a multiple of its unit ", unit));
+      return absl::InvalidArgumentError(
+          absl::StrCat("segment of ", seg, " rows is not a multiple of its unit ", unit));
     }
     const int64_t units = seg / unit;
     if (units < tp_size && spec.replicate_small) {
       if (tp_size % units != 0) {
-        return absl::InvalidArgumentError(absl::StrCat("tp_size ", tp_size, " is not a multiple of ",
-                                                       units, " replicated heads"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "tp_size ", tp_size, " is not a multiple of ", units, " replicated heads"));
       }
       const int64_t u = static_cast<int64_t>(tp_rank) * units / tp_size;
       out.push_back({offset + u * unit, offset + (u + 1) * unit});
@@ -54,7 +55,8 @@ absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_
     offset += seg;
   }
   if (offset != dim_size) {
-    return absl::InvalidArgumentError(absl::StrCat("shard spec covers ", offset, " rows of a dim of ", dim_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shard spec covers ", offset, " rows of a dim of ", dim_size));
   }
   return out;
 }
@@ -127,9 +129,11 @@ absl::StatusOr<ShardSpec> ShardPlan::SpecFor(std::string_view name) const {
   const int64_t I = t.intermediate_size;
   const absl::string_view n(name.data(), name.size());
   auto ends = [&](absl::string_view suffix) { return absl::EndsWith(n, suffix); };
-  if (absl::StartsWith(n, absl::string_view(model::kVisionWeightPrefix.data(), model::kVisionWeightPrefix.size()))) {
+  if (absl::StartsWith(n, absl::string_view(model::kVisionWeightPrefix.data(),
+                                            model::kVisionWeightPrefix.size()))) {
     if (!spec_.vision.has_value()) {
-      return absl::NotFoundError(absl::StrCat("tensor '", n, "' but the config has no vision_config"));
+      return absl::NotFoundError(
+          absl::StrCat("tensor '", n, "' but the config has no vision_config"));
     }
     return VisionSpecFor(*spec_.vision, name.substr(model::kVisionWeightPrefix.size()));
   }
@@ -141,21 +145,26 @@ absl::StatusOr<ShardSpec> ShardPlan::SpecFor(std::string_view name) const {
       ends("k_norm.weight") || name == "model.norm.weight") {
     return Replicated();
   }
-  if (ends("self_attn.q_proj.weight")) return Split(SplitKind::kColumn, 0, {t.q_proj_out()}, {2 * D});
+  if (ends("self_attn.q_proj.weight"))
+    return Split(SplitKind::kColumn, 0, {t.q_proj_out()}, {2 * D});
   if (ends("self_attn.k_proj.weight") || ends("self_attn.v_proj.weight")) {
     return Split(SplitKind::kColumn, 0, {t.kv_proj_out()}, {D}, /*replicate_small=*/true);
   }
   if (ends("self_attn.o_proj.weight")) return Split(SplitKind::kRow, 1, {t.o_proj_in()}, {D});
   if (ends("linear_attn.in_proj_qkv.weight") || ends("linear_attn.conv1d.weight")) {
-    return Split(SplitKind::kColumn, 0, {t.key_dim(), t.key_dim(), t.value_dim()}, {dk, dk, r * dv});
+    return Split(SplitKind::kColumn, 0, {t.key_dim(), t.key_dim(), t.value_dim()},
+                 {dk, dk, r * dv});
   }
-  if (ends("linear_attn.in_proj_z.weight")) return Split(SplitKind::kColumn, 0, {t.value_dim()}, {r * dv});
+  if (ends("linear_attn.in_proj_z.weight"))
+    return Split(SplitKind::kColumn, 0, {t.value_dim()}, {r * dv});
   if (ends("linear_attn.in_proj_b.weight") || ends("linear_attn.in_proj_a.weight") ||
       ends("linear_attn.dt_bias") || ends("linear_attn.A_log")) {
     return Split(SplitKind::kColumn, 0, {t.num_v_heads}, {r});
   }
-  if (ends("linear_attn.out_proj.weight")) return Split(SplitKind::kRow, 1, {t.value_dim()}, {r * dv});
-  if (ends("mlp.gate_proj.weight") || ends("mlp.up_proj.weight")) return Split(SplitKind::kColumn, 0, {I}, {1});
+  if (ends("linear_attn.out_proj.weight"))
+    return Split(SplitKind::kRow, 1, {t.value_dim()}, {r * dv});
+  if (ends("mlp.gate_proj.weight") || ends("mlp.up_proj.weight"))
+    return Split(SplitKind::kColumn, 0, {I}, {1});
   if (ends("mlp.down_proj.weight")) return Split(SplitKind::kRow, 1, {I}, {1});
   return absl::NotFoundError(absl::StrCat("no shard rule for tensor '", std::string(name), "'"));
 }

@@ -29,13 +29,13 @@ struct StepImage {
 
 // One sequence's share of a step: a prefill chunk or a decode token.
 struct SequenceStep {
-  int32_t slot = 0;                 // state row owned by the sequence (SequenceMemory)
-  int32_t start_index = 0;          // tokens already in this sequence's caches
-  std::vector<int32_t> token_ids;   // the new tokens, at sequence indices start_index + i
+  int32_t slot = 0;                // state row owned by the sequence (SequenceMemory)
+  int32_t start_index = 0;         // tokens already in this sequence's caches
+  std::vector<int32_t> token_ids;  // the new tokens, at sequence indices start_index + i
   // M-RoPE positions (t, h, w) of each new token. Empty: text positions, all three axes equal to
   // start_index + i + position_offset.
   std::vector<std::array<int32_t, 3>> positions;
-  int32_t position_offset = 0;      // M-RoPE delta after images (spec §4); 0 for text-only
+  int32_t position_offset = 0;  // M-RoPE delta after images (spec §4); 0 for text-only
   LogitsMode logits = LogitsMode::kLast;
   // The sequence starts in this step: the model acquires `slot` (it must be free) and zeroes its
   // state before running. Every rank of a group thus allocates the same slots in the same order.

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "ops/base/status_macros.h"
-#include "shard/shard_plan.h"
 #include "model/tensor_slice.h"
+#include "ops/base/status_macros.h"
 #include "shard/mapped_view.h"
+#include "shard/shard_plan.h"
 
 namespace tpserve::shard {
 namespace {
@@ -31,25 +31,27 @@ class Reader {
       : ckpt_(ckpt), backend_(backend), out_(out) {}
 
   // The tensor `name`, checked against `expected` shape and a matrix dtype.
-  absl::StatusOr<model::TensorInfo> Get(const std::string& name, const std::vector<int64_t>& expected,
-                                 const std::string& what) {
+  absl::StatusOr<model::TensorInfo> Get(const std::string& name,
+                                        const std::vector<int64_t>& expected,
+                                        const std::string& what) {
     TPS_ASSIGN_OR_RETURN(model::TensorInfo info, ckpt_.Find(name));
     used_.insert(name);
     if (info.shape != expected) {
-      return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' (", what, ") has shape ",
-                                                     ShapeString(info.shape), ", the config implies ",
-                                                     ShapeString(expected)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor '", name, "' (", what, ") has shape ", ShapeString(info.shape),
+                       ", the config implies ", ShapeString(expected)));
     }
     TPS_ASSIGN_OR_RETURN(DType dtype, info.RequireDType());
     if (!IsMatrixDType(dtype)) {
-      return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' has dtype ", info.raw_dtype,
-                                                     " (expected F32, BF16 or F16)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor '", name, "' has dtype ", info.raw_dtype, " (expected F32, BF16 or F16)"));
     }
     return info;
   }
 
   // Rows [begin, end) of a matrix, zero-copy on host-visible backends.
-  absl::StatusOr<ops::ConstTensorView> Rows(const model::TensorInfo& info, int64_t begin, int64_t end) {
+  absl::StatusOr<ops::ConstTensorView> Rows(const model::TensorInfo& info, int64_t begin,
+                                            int64_t end) {
     TPS_ASSIGN_OR_RETURN(MappedTensorView v, RowSliceView(info, begin, end));
     keep_.push_back(v.owner);
     const size_t bytes = static_cast<size_t>(v.view.num_elements()) * v.view.element_size();
@@ -63,7 +65,8 @@ class Reader {
 
   // The whole tensor viewed with another shape (same element count), zero-copy on host-visible
   // backends.
-  absl::StatusOr<ops::ConstTensorView> Reshaped(const model::TensorInfo& info, const ops::Shape& shape) {
+  absl::StatusOr<ops::ConstTensorView> Reshaped(const model::TensorInfo& info,
+                                                const ops::Shape& shape) {
     TPS_ASSIGN_OR_RETURN(MappedTensorView v, ReshapedView(info, shape));
     keep_.push_back(v.owner);
     const size_t bytes = static_cast<size_t>(v.view.num_elements()) * v.view.element_size();
@@ -92,10 +95,11 @@ class Reader {
 
   absl::StatusOr<ops::ConstTensorView> Upload(const void* src, DType dtype, const ops::Shape& shape,
                                               size_t bytes) {
-    TPS_ASSIGN_OR_RETURN(ops::DeviceBuffer buf, backend_.Allocate(bytes, ops::BufferUsage::kWeights));
+    TPS_ASSIGN_OR_RETURN(ops::DeviceBuffer buf,
+                         backend_.Allocate(bytes, ops::BufferUsage::kWeights));
     ops::TensorView view = buf.View(dtype, shape);
-    TPS_RETURN_IF_ERROR(backend_.Upload(
-        absl::MakeConstSpan(static_cast<const std::byte*>(src), bytes), view));
+    TPS_RETURN_IF_ERROR(
+        backend_.Upload(absl::MakeConstSpan(static_cast<const std::byte*>(src), bytes), view));
     out_.owned.push_back(std::move(buf));
     out_.owned_bytes += bytes;
     return ops::ConstTensorView(view);
@@ -141,7 +145,8 @@ class Reader {
 
 // Adds rows [begin, end) of `info` as a piece of `w`, merging with the previous piece when the two
 // are adjacent in memory (so an unsharded fused projection stays one MatMul).
-absl::Status AddRows(Reader& r, const model::TensorInfo& info, int64_t begin, int64_t end, LinearWeight& w) {
+absl::Status AddRows(Reader& r, const model::TensorInfo& info, int64_t begin, int64_t end,
+                     LinearWeight& w) {
   TPS_ASSIGN_OR_RETURN(ops::ConstTensorView v, r.Rows(info, begin, end));
   if (!w.pieces.empty()) {
     ops::ConstTensorView& last = w.pieces.back();
@@ -180,9 +185,9 @@ absl::StatusOr<ops::ConstTensorView> GatherF32(Reader& r, const model::TensorInf
   int64_t at = 0;
   r.NoteCopied(info);
   for (const SliceRange& range : ranges) {
-    TPS_RETURN_IF_ERROR(model::CopyTensorSlice(info, 0, range.begin, range.end, DType::kF32,
-                                        host.data() + at * inner,
-                                        static_cast<size_t>(range.size() * inner) * sizeof(float)));
+    TPS_RETURN_IF_ERROR(model::CopyTensorSlice(
+        info, 0, range.begin, range.end, DType::kF32, host.data() + at * inner,
+        static_cast<size_t>(range.size() * inner) * sizeof(float)));
     at += range.size();
   }
   const ops::Shape s = inner == 1 ? ops::Shape{rows} : ops::Shape{rows, inner};
@@ -196,7 +201,8 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
   const int64_t H = v.hidden_size, I = v.intermediate_size, M = v.merger_hidden();
   vision::VisionWeights w;
   w.tp_ranks = tp;
-  auto ranges_of = [&](const model::TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
+  auto ranges_of = [&](const model::TensorInfo& info)
+      -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
     TPS_ASSIGN_OR_RETURN(ShardSpec s, plan.SpecFor(info.name));
     TPS_ASSIGN_OR_RETURN(std::vector<SliceRange> ranges,
                          RankRanges(s, info.shape[static_cast<size_t>(s.dim)], tp, rank));
@@ -204,18 +210,22 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
   };
   // A bias or LayerNorm vector as an f32 copy of this rank's ranges. A row-parallel layer's bias
   // (replicated in the plan) is kept by rank 0 only, so the all-reduce adds it once.
-  auto vec = [&](const std::string& name, int64_t n, bool row_parallel_bias) -> absl::StatusOr<ops::ConstTensorView> {
+  auto vec = [&](const std::string& name, int64_t n,
+                 bool row_parallel_bias) -> absl::StatusOr<ops::ConstTensorView> {
     TPS_ASSIGN_OR_RETURN(model::TensorInfo info, r.Get(p + name, {n}, "vision vector"));
     if (row_parallel_bias && tp > 1 && rank != 0) return ops::ConstTensorView();
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
     return GatherF32(r, info, split.second);
   };
-  auto linear = [&](const std::string& name, int64_t out, int64_t in) -> absl::StatusOr<vision::VisionLinear> {
-    TPS_ASSIGN_OR_RETURN(model::TensorInfo info, r.Get(p + name + ".weight", {out, in}, "vision linear"));
+  auto linear = [&](const std::string& name, int64_t out,
+                    int64_t in) -> absl::StatusOr<vision::VisionLinear> {
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo info,
+                         r.Get(p + name + ".weight", {out, in}, "vision linear"));
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
     vision::VisionLinear lin;
     if (split.first.kind == SplitKind::kRow) {
-      TPS_ASSIGN_OR_RETURN(LinearWeight cols, ColumnSplit(r, info, split.second[0].begin, split.second[0].end));
+      TPS_ASSIGN_OR_RETURN(LinearWeight cols,
+                           ColumnSplit(r, info, split.second[0].begin, split.second[0].end));
       lin.pieces = cols.pieces;
       TPS_ASSIGN_OR_RETURN(lin.bias, vec(name + ".bias", out, /*row_parallel_bias=*/true));
     } else {
@@ -229,15 +239,16 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
     return lin;
   };
 
-  TPS_ASSIGN_OR_RETURN(model::TensorInfo pe, r.Get(p + "patch_embed.proj.weight",
-                                            {H, v.in_channels, v.temporal_patch_size, v.patch_size,
-                                             v.patch_size},
-                                            "vision patch embedding"));
+  TPS_ASSIGN_OR_RETURN(model::TensorInfo pe,
+                       r.Get(p + "patch_embed.proj.weight",
+                             {H, v.in_channels, v.temporal_patch_size, v.patch_size, v.patch_size},
+                             "vision patch embedding"));
   TPS_ASSIGN_OR_RETURN(ops::ConstTensorView pe_view, r.Reshaped(pe, {H, v.patch_input_dim()}));
   w.patch_embed.pieces.push_back(pe_view);
   TPS_ASSIGN_OR_RETURN(w.patch_embed.bias, vec("patch_embed.proj.bias", H, false));
-  TPS_ASSIGN_OR_RETURN(model::TensorInfo pos, r.Get(p + "pos_embed.weight", {v.num_position_embeddings, H},
-                                             "vision position table"));
+  TPS_ASSIGN_OR_RETURN(
+      model::TensorInfo pos,
+      r.Get(p + "pos_embed.weight", {v.num_position_embeddings, H}, "vision position table"));
   TPS_ASSIGN_OR_RETURN(w.pos_embed, r.Rows(pos, 0, v.num_position_embeddings));
   for (int64_t j = 0; j < v.depth; ++j) {
     const std::string b = absl::StrCat("blocks.", j, ".");
@@ -265,7 +276,8 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
 
 }  // namespace
 
-absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt, const model::Qwen35Spec& spec,
+absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt,
+                                              const model::Qwen35Spec& spec,
                                               const ParallelLayout& layout, ops::Backend& backend,
                                               const WeightLoadOptions& options) {
   const model::TextSpec& t = spec.text;
@@ -284,10 +296,12 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt, con
   const int64_t H = t.hidden_size;
 
   // This rank's ranges of `info` along its plan's split dim.
-  auto ranges_of = [&](const model::TensorInfo& info) -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
+  auto ranges_of = [&](const model::TensorInfo& info)
+      -> absl::StatusOr<std::pair<ShardSpec, std::vector<SliceRange>>> {
     TPS_ASSIGN_OR_RETURN(ShardSpec s, plan.SpecFor(info.name));
-    TPS_ASSIGN_OR_RETURN(std::vector<SliceRange> ranges,
-                         RankRanges(s, info.shape[static_cast<size_t>(s.dim)], layout.tp_size, layout.tp_rank));
+    TPS_ASSIGN_OR_RETURN(
+        std::vector<SliceRange> ranges,
+        RankRanges(s, info.shape[static_cast<size_t>(s.dim)], layout.tp_size, layout.tp_rank));
     return std::make_pair(s, ranges);
   };
   // A [out, in] matrix: column / vocab splits are zero-copy row ranges, row splits copy columns.
@@ -305,14 +319,15 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt, con
     return w;
   };
   // A tensor whose dim-0 ranges are gathered into one f32 copy (vectors, conv kernels).
-  auto gather_f32 = [&](const std::string& name, std::vector<int64_t> shape) -> absl::StatusOr<ops::ConstTensorView> {
+  auto gather_f32 = [&](const std::string& name,
+                        std::vector<int64_t> shape) -> absl::StatusOr<ops::ConstTensorView> {
     TPS_ASSIGN_OR_RETURN(model::TensorInfo info, r.Get(name, shape, "tensor"));
     TPS_ASSIGN_OR_RETURN(auto split, ranges_of(info));
     return GatherF32(r, info, split.second);
   };
 
-  TPS_ASSIGN_OR_RETURN(model::TensorInfo embed, r.Get(prefix + "embed_tokens.weight", {t.vocab_size, H},
-                                               "token embedding"));
+  TPS_ASSIGN_OR_RETURN(model::TensorInfo embed,
+                       r.Get(prefix + "embed_tokens.weight", {t.vocab_size, H}, "token embedding"));
   out.weight_dtype = *embed.dtype;
   TPS_ASSIGN_OR_RETURN(auto vocab, ranges_of(embed));
   TPS_ASSIGN_OR_RETURN(out.embed_tokens, r.Rows(embed, vocab.second[0].begin, vocab.second[0].end));
@@ -320,9 +335,11 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt, con
   TPS_ASSIGN_OR_RETURN(out.final_norm, gather_f32(prefix + "norm.weight", {H}));
   if (t.tie_word_embeddings) {
     out.lm_head = out.embed_tokens;
-    if (ckpt.Contains("lm_head.weight")) r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head").IgnoreError();
+    if (ckpt.Contains("lm_head.weight"))
+      r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head").IgnoreError();
   } else {
-    TPS_ASSIGN_OR_RETURN(model::TensorInfo head, r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head"));
+    TPS_ASSIGN_OR_RETURN(model::TensorInfo head,
+                         r.Get("lm_head.weight", {t.vocab_size, H}, "lm_head"));
     TPS_ASSIGN_OR_RETURN(out.lm_head, r.Rows(head, vocab.second[0].begin, vocab.second[0].end));
   }
 
@@ -337,34 +354,45 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt, con
         const std::string ap = lp + "self_attn.";
         FullAttentionWeights& a = lw.attention;
         TPS_ASSIGN_OR_RETURN(a.q_proj, matrix(ap + "q_proj.weight", {t.q_proj_out(), H}, "q_proj"));
-        TPS_ASSIGN_OR_RETURN(a.k_proj, matrix(ap + "k_proj.weight", {t.kv_proj_out(), H}, "k_proj"));
-        TPS_ASSIGN_OR_RETURN(a.v_proj, matrix(ap + "v_proj.weight", {t.kv_proj_out(), H}, "v_proj"));
+        TPS_ASSIGN_OR_RETURN(a.k_proj,
+                             matrix(ap + "k_proj.weight", {t.kv_proj_out(), H}, "k_proj"));
+        TPS_ASSIGN_OR_RETURN(a.v_proj,
+                             matrix(ap + "v_proj.weight", {t.kv_proj_out(), H}, "v_proj"));
         TPS_ASSIGN_OR_RETURN(a.o_proj, matrix(ap + "o_proj.weight", {H, t.o_proj_in()}, "o_proj"));
         TPS_ASSIGN_OR_RETURN(a.q_norm, gather_f32(ap + "q_norm.weight", {t.head_dim}));
         TPS_ASSIGN_OR_RETURN(a.k_norm, gather_f32(ap + "k_norm.weight", {t.head_dim}));
       } else {
         const std::string dp = lp + "linear_attn.";
         GatedDeltaNetWeights& d = lw.delta_net;
-        TPS_ASSIGN_OR_RETURN(d.in_proj_qkv, matrix(dp + "in_proj_qkv.weight", {t.conv_dim(), H}, "in_proj_qkv"));
-        TPS_ASSIGN_OR_RETURN(d.in_proj_z, matrix(dp + "in_proj_z.weight", {t.value_dim(), H}, "in_proj_z"));
-        TPS_ASSIGN_OR_RETURN(d.in_proj_b, matrix(dp + "in_proj_b.weight", {t.num_v_heads, H}, "in_proj_b"));
-        TPS_ASSIGN_OR_RETURN(d.in_proj_a, matrix(dp + "in_proj_a.weight", {t.num_v_heads, H}, "in_proj_a"));
-        TPS_ASSIGN_OR_RETURN(d.conv1d, gather_f32(dp + "conv1d.weight", {t.conv_dim(), 1, t.conv_kernel_size}));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_qkv,
+                             matrix(dp + "in_proj_qkv.weight", {t.conv_dim(), H}, "in_proj_qkv"));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_z,
+                             matrix(dp + "in_proj_z.weight", {t.value_dim(), H}, "in_proj_z"));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_b,
+                             matrix(dp + "in_proj_b.weight", {t.num_v_heads, H}, "in_proj_b"));
+        TPS_ASSIGN_OR_RETURN(d.in_proj_a,
+                             matrix(dp + "in_proj_a.weight", {t.num_v_heads, H}, "in_proj_a"));
+        TPS_ASSIGN_OR_RETURN(
+            d.conv1d, gather_f32(dp + "conv1d.weight", {t.conv_dim(), 1, t.conv_kernel_size}));
         TPS_ASSIGN_OR_RETURN(d.dt_bias, gather_f32(dp + "dt_bias", {t.num_v_heads}));
         TPS_ASSIGN_OR_RETURN(d.a_log, gather_f32(dp + "A_log", {t.num_v_heads}));
         TPS_ASSIGN_OR_RETURN(d.norm, gather_f32(dp + "norm.weight", {t.head_v_dim}));
-        TPS_ASSIGN_OR_RETURN(d.out_proj, matrix(dp + "out_proj.weight", {H, t.value_dim()}, "out_proj"));
+        TPS_ASSIGN_OR_RETURN(d.out_proj,
+                             matrix(dp + "out_proj.weight", {H, t.value_dim()}, "out_proj"));
       }
       const std::string mp = lp + "mlp.";
-      TPS_ASSIGN_OR_RETURN(lw.mlp.gate_proj, matrix(mp + "gate_proj.weight", {t.intermediate_size, H}, "gate_proj"));
-      TPS_ASSIGN_OR_RETURN(lw.mlp.up_proj, matrix(mp + "up_proj.weight", {t.intermediate_size, H}, "up_proj"));
-      TPS_ASSIGN_OR_RETURN(lw.mlp.down_proj, matrix(mp + "down_proj.weight", {H, t.intermediate_size}, "down_proj"));
+      TPS_ASSIGN_OR_RETURN(lw.mlp.gate_proj,
+                           matrix(mp + "gate_proj.weight", {t.intermediate_size, H}, "gate_proj"));
+      TPS_ASSIGN_OR_RETURN(lw.mlp.up_proj,
+                           matrix(mp + "up_proj.weight", {t.intermediate_size, H}, "up_proj"));
+      TPS_ASSIGN_OR_RETURN(lw.mlp.down_proj,
+                           matrix(mp + "down_proj.weight", {H, t.intermediate_size}, "down_proj"));
       return absl::OkStatus();
     }();
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("layer ", i, " (",
-                                                 std::string(model::LayerKindName(lw.kind)), "): ",
-                                                 s.message()));
+      return absl::Status(
+          s.code(), absl::StrCat("layer ", i, " (", std::string(model::LayerKindName(lw.kind)),
+                                 "): ", s.message()));
     }
     out.layers.push_back(std::move(lw));
   }
@@ -382,11 +410,12 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt, con
       vtp = VisionTensorParallelStatus(*spec.vision, layout.tp_size).ok() ? layout.tp_size : 1;
     }
     if (vtp != 1 && vtp != layout.tp_size) {
-      return absl::InvalidArgumentError(absl::StrCat("vision_tp_size ", vtp, " must be 1 or tp_size ",
-                                                     layout.tp_size));
+      return absl::InvalidArgumentError(
+          absl::StrCat("vision_tp_size ", vtp, " must be 1 or tp_size ", layout.tp_size));
     }
     if (vtp > 1) TPS_RETURN_IF_ERROR(VisionTensorParallelStatus(*spec.vision, vtp));
-    TPS_ASSIGN_OR_RETURN(out.vision, LoadVision(r, plan, *spec.vision, vtp, vtp > 1 ? layout.tp_rank : 0));
+    TPS_ASSIGN_OR_RETURN(out.vision,
+                         LoadVision(r, plan, *spec.vision, vtp, vtp > 1 ? layout.tp_rank : 0));
   }
 
   // Fail closed on tensors this engine would silently ignore (a layer the config does not know,

@@ -14,9 +14,9 @@
 #define TPSERVE_SHARD_WEIGHT_LOADER_H_
 
 #include "absl/status/statusor.h"
-#include "ops/core/backend.h"
 #include "model/checkpoint.h"
 #include "model/model_spec.h"
+#include "ops/core/backend.h"
 #include "shard/model_weights.h"
 #include "shard/parallel_layout.h"
 
@@ -29,7 +29,8 @@ struct WeightLoadOptions {
   int vision_tp_size = 0;
 };
 
-absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& checkpoint, const model::Qwen35Spec& spec,
+absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& checkpoint,
+                                              const model::Qwen35Spec& spec,
                                               const ParallelLayout& layout, ops::Backend& backend,
                                               const WeightLoadOptions& options = {});
 

@@ -21,9 +21,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "model/model_spec.h"
 #include "ops/comm/communicator.h"
 #include "ops/core/backend.h"
-#include "model/model_spec.h"
 #include "vision/image_preprocess.h"
 #include "vision/vision_weights.h"
 

@@ -33,7 +33,8 @@ absl::Status WaitFd(int fd, short events, absl::Time deadline, const char* what)
     pollfd p{fd, events, 0};
     const int r = poll(&p, 1, RemainingMs(deadline));
     if (r > 0) return absl::OkStatus();
-    if (r == 0) return absl::DeadlineExceededError(absl::StrCat("control channel: ", what, " timed out"));
+    if (r == 0)
+      return absl::DeadlineExceededError(absl::StrCat("control channel: ", what, " timed out"));
     if (errno != EINTR) return Errno(absl::StrCat("control channel: poll (", what, ")"));
   }
 }
@@ -51,10 +52,12 @@ ControlConnection::~ControlConnection() {
 
 absl::Status ControlConnection::Send(const cluster::v1::ControlMessage& message) {
   std::string body;
-  if (!message.SerializeToString(&body)) return absl::InternalError("control channel: serialize failed");
+  if (!message.SerializeToString(&body))
+    return absl::InternalError("control channel: serialize failed");
   const uint32_t n = static_cast<uint32_t>(body.size());
   std::string frame(4, '\0');
-  for (int i = 0; i < 4; ++i) frame[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i)
+    frame[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
   frame += body;
   size_t sent = 0;
   while (sent < frame.size()) {
@@ -88,15 +91,17 @@ absl::StatusOr<cluster::v1::ControlMessage> ControlConnection::Receive(absl::Dur
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   unsigned char header[4];
   if (absl::Status s = ReadFull(reinterpret_cast<char*>(header), 4, deadline); !s.ok()) return s;
-  const uint32_t n = header[0] | (header[1] << 8) | (header[2] << 16) | (static_cast<uint32_t>(header[3]) << 24);
+  const uint32_t n =
+      header[0] | (header[1] << 8) | (header[2] << 16) | (static_cast<uint32_t>(header[3]) << 24);
   if (n > kMaxControlFrameBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("control channel: frame of ", n,
-                                                   " bytes exceeds the limit ", kMaxControlFrameBytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "control channel: frame of ", n, " bytes exceeds the limit ", kMaxControlFrameBytes));
   }
   std::string body(n, '\0');
   if (absl::Status s = ReadFull(body.data(), n, deadline); !s.ok()) return s;
   cluster::v1::ControlMessage m;
-  if (!m.ParseFromString(body)) return absl::InvalidArgumentError("control channel: malformed message");
+  if (!m.ParseFromString(body))
+    return absl::InvalidArgumentError("control channel: malformed message");
   return m;
 }
 
@@ -123,7 +128,8 @@ absl::Status ControlConnection::CheckOpen() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(const std::string& host, int port) {
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(const std::string& host,
+                                                                     int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Errno("control channel: socket");
   int one = 1;
@@ -133,7 +139,8 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(const std::
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
     close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("control channel: '", host, "' is not an IPv4 address"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("control channel: '", host, "' is not an IPv4 address"));
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 64) != 0) {
     absl::Status s = Errno(absl::StrCat("control channel: bind/listen on ", host, ":", port));
@@ -162,13 +169,15 @@ absl::StatusOr<std::unique_ptr<ControlConnection>> ConnectControl(const std::str
   const size_t colon = address.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(absl::StrCat("control address '", address, "' is not host:port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("control address '", address, "' is not host:port"));
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("control address '", address, "': host is not IPv4"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("control address '", address, "': host is not IPv4"));
   }
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {

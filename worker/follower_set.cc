@@ -10,8 +10,8 @@
 namespace tpserve::worker {
 
 int FollowerSet::connected() const {
-  return static_cast<int>(std::count_if(conns_.begin(), conns_.end(),
-                                        [](const auto& c) { return c != nullptr; }));
+  return static_cast<int>(
+      std::count_if(conns_.begin(), conns_.end(), [](const auto& c) { return c != nullptr; }));
 }
 
 absl::Status FollowerSet::AcceptAll(ControlServer& server, const cluster::v1::GroupSetup& setup,
@@ -21,10 +21,11 @@ absl::Status FollowerSet::AcceptAll(ControlServer& server, const cluster::v1::Gr
   while (connected() < world - 1) {
     if (check) TPS_RETURN_IF_ERROR(check());
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "only ", connected(), " of ", world - 1, " followers connected in time"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("only ", connected(), " of ", world - 1, " followers connected in time"));
     }
-    absl::StatusOr<std::unique_ptr<ControlConnection>> conn = server.Accept(absl::Milliseconds(100));
+    absl::StatusOr<std::unique_ptr<ControlConnection>> conn =
+        server.Accept(absl::Milliseconds(100));
     if (!conn.ok()) {
       if (absl::IsDeadlineExceeded(conn.status())) continue;
       return conn.status();
@@ -43,9 +44,10 @@ absl::Status FollowerSet::AcceptAll(ControlServer& server, const cluster::v1::Gr
     }
     if (!hello->has_hello() || h.protocol_version() != cluster::v1::STEP_PROTOCOL_VERSION ||
         h.rank() < 1 || h.rank() >= world || conns_[static_cast<size_t>(h.rank() - 1)] != nullptr) {
-      TPS_LOG(kWarning) << "refused a follower: " << hello->ShortDebugString() << " (this leader: "
-                        << world << " ranks, protocol " << cluster::v1::STEP_PROTOCOL_VERSION
-                        << ", " << connected() << " connected)";
+      TPS_LOG(kWarning) << "refused a follower: " << hello->ShortDebugString()
+                        << " (this leader: " << world << " ranks, protocol "
+                        << cluster::v1::STEP_PROTOCOL_VERSION << ", " << connected()
+                        << " connected)";
       continue;
     }
     cluster::v1::ControlMessage m;
@@ -62,13 +64,17 @@ absl::Status FollowerSet::AcceptAll(ControlServer& server, const cluster::v1::Gr
 absl::Status FollowerSet::WaitReady(absl::Time deadline) {
   for (size_t i = 0; i < conns_.size(); ++i) {
     const int rank = static_cast<int>(i) + 1;
-    if (conns_[i] == nullptr) return absl::UnavailableError(absl::StrCat("rank ", rank, " is not connected"));
+    if (conns_[i] == nullptr)
+      return absl::UnavailableError(absl::StrCat("rank ", rank, " is not connected"));
     absl::StatusOr<cluster::v1::ControlMessage> ready =
         conns_[i]->Receive(std::max(deadline - absl::Now(), absl::ZeroDuration()));
-    if (!ready.ok()) return Annotate(ready.status(), absl::StrCat("rank ", rank, " (waiting for it to load)"));
-    if (!ready->has_ready()) return absl::InternalError(absl::StrCat("rank ", rank, ": expected ready"));
+    if (!ready.ok())
+      return Annotate(ready.status(), absl::StrCat("rank ", rank, " (waiting for it to load)"));
+    if (!ready->has_ready())
+      return absl::InternalError(absl::StrCat("rank ", rank, ": expected ready"));
     if (!ready->ready().error().empty()) {
-      return absl::UnavailableError(absl::StrCat("rank ", rank, " failed to load: ", ready->ready().error()));
+      return absl::UnavailableError(
+          absl::StrCat("rank ", rank, " failed to load: ", ready->ready().error()));
     }
   }
   return absl::OkStatus();
@@ -76,7 +82,8 @@ absl::Status FollowerSet::WaitReady(absl::Time deadline) {
 
 absl::Status FollowerSet::SendAll(const cluster::v1::ControlMessage& message) {
   for (size_t i = 0; i < conns_.size(); ++i) {
-    if (conns_[i] == nullptr) return absl::UnavailableError(absl::StrCat("rank ", i + 1, " is not connected"));
+    if (conns_[i] == nullptr)
+      return absl::UnavailableError(absl::StrCat("rank ", i + 1, " is not connected"));
     TPS_RETURN_IF_ERROR_CTX(conns_[i]->Send(message), "rank ", i + 1);
   }
   return absl::OkStatus();

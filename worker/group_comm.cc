@@ -16,10 +16,9 @@ const char* TransportName(Transport transport) {
 absl::StatusOr<Transport> ParseTransport(std::string_view text, std::string_view field) {
   if (text == "shm") return Transport::kShm;
   if (text == "gloo") return Transport::kGloo;
-  return absl::InvalidArgumentError(absl::StrCat(absl::string_view(field.data(), field.size()),
-                                                 " must be shm or gloo, got '",
-                                                 absl::string_view(text.data(), text.size()).substr(0, 32),
-                                                 "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(absl::string_view(field.data(), field.size()), " must be shm or gloo, got '",
+                   absl::string_view(text.data(), text.size()).substr(0, 32), "'"));
 }
 
 absl::StatusOr<std::unique_ptr<comm::Communicator>> JoinGroup(comm::Store& store, int rank,
@@ -45,8 +44,8 @@ absl::StatusOr<std::unique_ptr<comm::Communicator>> JoinGroup(comm::Store& store
   }
   // Sanity all-reduce: Σ (rank + 1) = T (T + 1) / 2 on every rank.
   std::vector<float> v(1, static_cast<float>(rank + 1));
-  TPS_RETURN_IF_ERROR(c->AllReduce(ops::TensorView(v.data(), DType::kF32, ops::Shape{1}),
-                                   comm::ReduceOp::kSum));
+  TPS_RETURN_IF_ERROR(
+      c->AllReduce(ops::TensorView(v.data(), DType::kF32, ops::Shape{1}), comm::ReduceOp::kSum));
   const float want = static_cast<float>(world_size * (world_size + 1) / 2);
   if (v[0] != want) {
     return absl::InternalError(

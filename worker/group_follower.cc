@@ -26,7 +26,7 @@ bool SleepUnlessStopped(absl::Duration d, const std::function<bool()>& stop) {
 }  // namespace
 
 GroupFollower::GroupFollower(const GroupFollowerOptions& options, comm::Store& store,
-                         ops::Backend& backend, Observer* observer)
+                             ops::Backend& backend, Observer* observer)
     : options_(options), store_(store), backend_(backend), observer_(observer) {}
 
 GroupFollower::~GroupFollower() = default;
@@ -57,7 +57,7 @@ absl::Status GroupFollower::EnsureLoaded(const cluster::v1::GroupSetup& setup) {
 }
 
 absl::Status GroupFollower::RunSteps(ControlConnection& conn, comm::TimedCommunicator& comm,
-                                   const std::function<bool()>& stop, const std::string& who) {
+                                     const std::function<bool()>& stop, const std::string& who) {
   double collective = comm.seconds();
   for (;;) {
     while (!conn.WaitReadable(absl::Milliseconds(100))) {

@@ -65,7 +65,7 @@ class GroupFollower {
   };
 
   GroupFollower(const GroupFollowerOptions& options, comm::Store& store, ops::Backend& backend,
-              Observer* observer = nullptr);
+                Observer* observer = nullptr);
   ~GroupFollower();
 
   // Follows leaders until `stop` returns true (then OK). Every failure is retried.

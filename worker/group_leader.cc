@@ -12,8 +12,9 @@
 
 namespace tpserve::worker {
 
-absl::StatusOr<std::unique_ptr<GroupLeader>> GroupLeader::Create(
-    const GroupLeaderOptions& options, comm::Store& store, ops::Backend& backend) {
+absl::StatusOr<std::unique_ptr<GroupLeader>> GroupLeader::Create(const GroupLeaderOptions& options,
+                                                                 comm::Store& store,
+                                                                 ops::Backend& backend) {
   const shard::ParallelLayout layout{.tp_size = options.world_size, .tp_rank = 0};
   TPS_RETURN_IF_ERROR(layout.Validate());
   std::unique_ptr<GroupLeader> g(new GroupLeader(options, store));
@@ -44,7 +45,8 @@ absl::Status GroupLeader::Form(const std::function<absl::Status()>& check) {
     cluster::v1::GroupSetup setup = MakeGroupSetup(options_.model_dir, world, options_.model);
     setup.set_rendezvous_prefix(prefix);
     setup.set_transport(TransportName(options_.comm.transport));
-    TPS_RETURN_IF_ERROR(followers_.AcceptAll(*server_, setup, absl::Now() + options_.accept_timeout, check));
+    TPS_RETURN_IF_ERROR(
+        followers_.AcceptAll(*server_, setup, absl::Now() + options_.accept_timeout, check));
     TPS_LOG(kInfo) << "all " << world - 1 << " followers connected; joining the communicator ("
                    << TransportName(options_.comm.transport) << ", " << prefix << ")";
     comm::PrefixStore rendezvous(prefix, store_);
@@ -63,8 +65,11 @@ absl::Status GroupLeader::WarmUp() {
   if (slot < 0) return absl::InternalError("no free slot for the warm-up step");
   shard::StepPlan plan;
   plan.step_id = next_step_id_++;
-  plan.sequences.push_back({.slot = slot, .start_index = 0, .token_ids = {0},
-                            .logits = shard::LogitsMode::kLast, .new_sequence = true});
+  plan.sequences.push_back({.slot = slot,
+                            .start_index = 0,
+                            .token_ids = {0},
+                            .logits = shard::LogitsMode::kLast,
+                            .new_sequence = true});
   TPS_RETURN_IF_ERROR(Run(plan).status());
   shard::StepPlan release;
   release.step_id = next_step_id_++;
@@ -105,10 +110,10 @@ absl::StatusOr<shard::StepLogits> GroupLeader::Run(const shard::StepPlan& plan) 
   if (logits.ok()) return logits;
   // Name a follower whose connection closed (it died) when there is one.
   const absl::Status followers = followers_.CheckOpen();
-  broken_ = absl::UnavailableError(absl::StrCat(
-      "tensor-parallel group of ", options_.world_size, " failed",
-      followers.ok() ? "" : absl::StrCat(" (", followers.message(), ")"), ": ",
-      logits.status().message()));
+  broken_ = absl::UnavailableError(
+      absl::StrCat("tensor-parallel group of ", options_.world_size, " failed",
+                   followers.ok() ? "" : absl::StrCat(" (", followers.message(), ")"), ": ",
+                   logits.status().message()));
   if (comm_ != nullptr) comm_->Abort(broken_);
   return broken_;
 }

@@ -56,8 +56,9 @@ struct GroupLeaderOptions {
 class GroupLeader final : public shard::StepRunner {
  public:
   // Listens on the control channel and loads the leader's shard.
-  static absl::StatusOr<std::unique_ptr<GroupLeader>> Create(
-      const GroupLeaderOptions& options, comm::Store& store, ops::Backend& backend);
+  static absl::StatusOr<std::unique_ptr<GroupLeader>> Create(const GroupLeaderOptions& options,
+                                                             comm::Store& store,
+                                                             ops::Backend& backend);
   ~GroupLeader() override;
 
   // Forms the group (see above). `check` runs while waiting for followers; its error (e.g.
@@ -76,7 +77,9 @@ class GroupLeader final : public shard::StepRunner {
 
   const shard::LoadedModel& loaded() const { return loaded_; }
   // Time the leader spent in collectives (waits for slower ranks included), all formations.
-  double collective_seconds() const { return timed_ ? timed_->seconds() + collective_before_ : collective_before_; }
+  double collective_seconds() const {
+    return timed_ ? timed_->seconds() + collective_before_ : collective_before_;
+  }
   std::string control_address() const;
   int64_t formations() const { return formations_; }
 

@@ -24,9 +24,9 @@ cluster::v1::GroupSetup MakeGroupSetup(const std::string& model_dir, int tp_size
 
 absl::StatusOr<shard::ModelOptions> ModelOptionsFromSetup(const cluster::v1::GroupSetup& s) {
   if (s.protocol_version() != cluster::v1::STEP_PROTOCOL_VERSION) {
-    return absl::InvalidArgumentError(absl::StrCat("group setup: protocol version ", s.protocol_version(),
-                                                   ", this worker speaks ",
-                                                   static_cast<int>(cluster::v1::STEP_PROTOCOL_VERSION)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "group setup: protocol version ", s.protocol_version(), ", this worker speaks ",
+        static_cast<int>(cluster::v1::STEP_PROTOCOL_VERSION)));
   }
   shard::ModelOptions o;
   o.max_slots = s.max_slots();
@@ -42,10 +42,11 @@ absl::StatusOr<shard::ModelOptions> ModelOptionsFromSetup(const cluster::v1::Gro
   } else if (!s.kv_dtype().empty()) {
     return absl::InvalidArgumentError(absl::StrCat("group setup: kv_dtype '", s.kv_dtype(), "'"));
   }
-  TPS_ASSIGN_OR_RETURN(o.vision_parallelism,
-                       shard::ParseVisionParallelism(s.vision_parallelism(),
-                                                     "group setup: vision_parallelism"));
-  if (o.max_slots <= 0 || o.max_context <= 0 || o.max_tokens_per_step <= 0 || o.kv_block_size <= 0) {
+  TPS_ASSIGN_OR_RETURN(
+      o.vision_parallelism,
+      shard::ParseVisionParallelism(s.vision_parallelism(), "group setup: vision_parallelism"));
+  if (o.max_slots <= 0 || o.max_context <= 0 || o.max_tokens_per_step <= 0 ||
+      o.kv_block_size <= 0) {
     return absl::InvalidArgumentError("group setup: sizes must be > 0");
   }
   return o;

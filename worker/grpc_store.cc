@@ -56,7 +56,8 @@ absl::StatusOr<std::string> GrpcStore::Wait(std::string_view key, absl::Duration
   grpc::Status last;
   for (;;) {
     const absl::Duration left = give_up - absl::Now();
-    const absl::Duration slice = std::max(std::min(left, options_.wait_slice), absl::Milliseconds(1));
+    const absl::Duration slice =
+        std::max(std::min(left, options_.wait_slice), absl::Milliseconds(1));
     request.set_timeout_ms(absl::ToInt64Milliseconds(slice));
     grpc::ClientContext context;
     // The coordinator answers when the key is set or the slice ends; allow it time to reply.
@@ -75,9 +76,9 @@ absl::StatusOr<std::string> GrpcStore::Wait(std::string_view key, absl::Duration
       backoff = std::min(backoff * 2, options_.max_backoff);
     }
   }
-  return absl::DeadlineExceededError(absl::StrCat("store: key '", std::string(key),
-                                                  "' not set within ", absl::FormatDuration(timeout),
-                                                  " (last answer: ", last.error_message(), ")"));
+  return absl::DeadlineExceededError(
+      absl::StrCat("store: key '", std::string(key), "' not set within ",
+                   absl::FormatDuration(timeout), " (last answer: ", last.error_message(), ")"));
 }
 
 }  // namespace tpserve::worker

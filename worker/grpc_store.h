@@ -25,9 +25,9 @@
 namespace tpserve::worker {
 
 struct GrpcStoreOptions {
-  absl::Duration call_timeout = absl::Seconds(5);   // deadline of one StoreSet call
-  absl::Duration set_timeout = absl::Seconds(30);   // Set retries while unreachable
-  absl::Duration wait_slice = absl::Seconds(5);     // longest single StoreWait call
+  absl::Duration call_timeout = absl::Seconds(5);  // deadline of one StoreSet call
+  absl::Duration set_timeout = absl::Seconds(30);  // Set retries while unreachable
+  absl::Duration wait_slice = absl::Seconds(5);    // longest single StoreWait call
   absl::Duration max_backoff = absl::Milliseconds(500);
   std::string join_token;  // presented in every call (proto/cluster_token.h)
 };

@@ -9,8 +9,8 @@
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
 #include "proto/cluster_token.h"
-#include "shard/prompt_images.h"
 #include "proto/grpc_status.h"
+#include "shard/prompt_images.h"
 
 namespace tpserve::worker {
 namespace {
@@ -60,8 +60,8 @@ class GenerateStream final : public grpc::ServerWriteReactor<GenerateResponse> {
       : scheduler_(scheduler), sink_(std::make_shared<Sink>(this)) {
     GenerateParams params = GenerateParamsFromProto(request);
     absl::Status attached = admitted.ok() ? AttachImages(request, images, params) : admitted;
-    absl::StatusOr<uint64_t> id =
-        attached.ok() ? scheduler_.Submit(std::move(params), sink_) : absl::StatusOr<uint64_t>(attached);
+    absl::StatusOr<uint64_t> id = attached.ok() ? scheduler_.Submit(std::move(params), sink_)
+                                                : absl::StatusOr<uint64_t>(attached);
     if (!id.ok()) {
       {
         absl::MutexLock lock(&mu_);

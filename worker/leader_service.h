@@ -19,9 +19,9 @@
 
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
+#include "tpserve/cluster/v1/cluster.grpc.pb.h"
 #include "vision/image_limits.h"
 #include "vision/preprocess_config.h"
-#include "tpserve/cluster/v1/cluster.grpc.pb.h"
 #include "worker/scheduler/scheduler.h"
 #include "worker/scheduler/sequence.h"
 

@@ -35,12 +35,9 @@ absl::StatusOr<std::unique_ptr<LocalGroup>> LocalGroup::Start(const LocalGroupOp
 
 absl::Status LocalGroup::Launch() {
   const int tp = options_.tp_size;
-  const int threads = options_.threads_per_rank > 0 ? options_.threads_per_rank
-                      : tp > 1                      ? 1
-                                                    : 0;
+  const int threads = options_.threads_per_rank > 0 ? options_.threads_per_rank : tp > 1 ? 1 : 0;
   if (tp > 1) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "tpserve_group_XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tpserve_group_XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) {
       return absl::InternalError(
           absl::StrCat("cannot create a group directory: ", std::strerror(errno)));
@@ -51,9 +48,9 @@ absl::Status LocalGroup::Launch() {
   for (int r = 1; r < tp; ++r) {
     std::vector<std::string> argv = options_.follower_command;
     for (const std::string& a :
-         {std::string("--rank"), std::to_string(r), std::string("--world-size"),
-          std::to_string(tp), std::string("--store"), store_dir_, std::string("--threads"),
-          std::to_string(threads), std::string("--collective-timeout-ms"),
+         {std::string("--rank"), std::to_string(r), std::string("--world-size"), std::to_string(tp),
+          std::string("--store"), store_dir_, std::string("--threads"), std::to_string(threads),
+          std::string("--collective-timeout-ms"),
           std::to_string(absl::ToInt64Milliseconds(options_.collective_timeout))}) {
       argv.push_back(a);
     }

@@ -2,8 +2,8 @@
 // process as rank 0. It is the group's one path (GroupLeader / GroupFollower) with two choices
 // made: the rendezvous store is a FileStore in a private temporary directory, and the followers are
 // launched here as child processes (Subprocess) running `follower_command` — the caller's program,
-// which must run a GroupFollower over that directory (the CLI passes itself: `tpserve worker-rank`).
-// With tp_size 1 there are no followers: the leader alone is the replica.
+// which must run a GroupFollower over that directory (the CLI passes itself: `tpserve
+// worker-rank`). With tp_size 1 there are no followers: the leader alone is the replica.
 //
 // Failure: a follower that dies makes the next step fail (its sockets close, so the collective
 // fails at once; a hung peer is caught by the collective timeout) with an error naming the rank,
@@ -21,8 +21,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ops/base/subprocess.h"
 #include "ops/base/store.h"
+#include "ops/base/subprocess.h"
 #include "ops/core/backend.h"
 #include "shard/model_loader.h"
 #include "shard/step_runner.h"
@@ -72,7 +72,7 @@ class LocalGroup final : public shard::StepRunner {
   std::string store_dir_;
   std::unique_ptr<comm::FileStore> store_;
   std::vector<Subprocess> followers_;  // [rank - 1]
-  std::vector<bool> reported_;       // [rank - 1]: its exit was described already
+  std::vector<bool> reported_;         // [rank - 1]: its exit was described already
   std::unique_ptr<ops::Backend> backend_;
   std::unique_ptr<GroupLeader> leader_;
 };

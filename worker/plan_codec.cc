@@ -63,8 +63,8 @@ absl::StatusOr<shard::StepPlan> DecodePlan(const cluster::v1::StepPlan& in) {
         seq.logits = shard::LogitsMode::kAll;
         break;
       default:
-        return absl::InvalidArgumentError(
-            absl::StrCat("step ", in.step_id(), " sequence ", i, ": unknown logits mode ", p.logits()));
+        return absl::InvalidArgumentError(absl::StrCat("step ", in.step_id(), " sequence ", i,
+                                                       ": unknown logits mode ", p.logits()));
     }
     seq.new_sequence = p.new_sequence();
     for (const cluster::v1::StepImage& q : p.images()) {

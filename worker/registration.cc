@@ -87,8 +87,8 @@ absl::StatusOr<cluster::v1::Assignment> Registration::Register(
       logged = true;
     }
     if (absl::Now() + backoff > give_up) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("could not register within ", absl::FormatDuration(timeout), ": ", s.message()));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "could not register within ", absl::FormatDuration(timeout), ": ", s.message()));
     }
     const absl::Time until = absl::Now() + backoff;
     while (absl::Now() < until) {
@@ -107,7 +107,8 @@ absl::Status Registration::SendHeartbeat(const HeartbeatReport& report, bool* kn
   request.set_detail(report.detail);
   if (report.load.has_value()) *request.mutable_load() = *report.load;
   grpc::ClientContext context;
-  context.set_deadline(Deadline(std::min(options_.call_timeout, std::max(heartbeat_interval(), absl::Milliseconds(500)))));
+  context.set_deadline(Deadline(
+      std::min(options_.call_timeout, std::max(heartbeat_interval(), absl::Milliseconds(500)))));
   cluster::v1::HeartbeatResponse response;
   const grpc::Status s = stub_->Heartbeat(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s, "Heartbeat");

@@ -30,9 +30,9 @@
 namespace tpserve::worker {
 
 struct RegistrationOptions {
-  std::string worker_id;         // stable for the process (MakeWorkerId)
-  std::string address;           // this worker's gRPC host:port
-  std::string metrics_address;   // host:port of its /metrics
+  std::string worker_id;        // stable for the process (MakeWorkerId)
+  std::string address;          // this worker's gRPC host:port
+  std::string metrics_address;  // host:port of its /metrics
   cluster::v1::DeviceInfo device;
   cluster::v1::Assignment assignment;  // empty model: the coordinator places the worker
   std::string join_token;
@@ -70,7 +70,7 @@ class Registration {
 
   cluster::v1::Assignment assignment() const;
   absl::Duration heartbeat_interval() const;
-  int64_t registrations() const;    // successful Register calls, re-registrations included
+  int64_t registrations() const;     // successful Register calls, re-registrations included
   int64_t heartbeats_acked() const;  // heartbeats the coordinator answered
 
  private:

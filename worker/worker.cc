@@ -43,7 +43,8 @@ std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) return {address, ""};
   std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return {host, address.substr(colon + 1)};
 }
 
@@ -122,7 +123,8 @@ Worker::Worker(WorkerOptions options, WorkerMetrics* metrics)
 
 Worker::~Worker() {
   registration_.reset();
-  if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (server_ != nullptr)
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 
 void Worker::OnStatusChange(const WorkerStatus::Snapshot& s) {
@@ -164,7 +166,9 @@ absl::Status Worker::WritePortFile() const {
   }
   std::error_code ec;
   std::filesystem::rename(tmp, options_.port_file, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", options_.port_file, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", options_.port_file, ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -197,8 +201,10 @@ absl::Status Worker::Run() {
   TPS_RETURN_IF_ERROR(StartServer());
   TPS_RETURN_IF_ERROR(WritePortFile());
 
-  std::shared_ptr<grpc::Channel> channel = MakeCoordinatorChannel(options_.coordinator, options_.tls_ca_pem);
-  store_ = std::make_unique<GrpcStore>(channel, GrpcStoreOptions{.join_token = options_.join_token});
+  std::shared_ptr<grpc::Channel> channel =
+      MakeCoordinatorChannel(options_.coordinator, options_.tls_ca_pem);
+  store_ =
+      std::make_unique<GrpcStore>(channel, GrpcStoreOptions{.join_token = options_.join_token});
   RegistrationOptions ro;
   ro.worker_id = worker_id_;
   ro.address = address_;
@@ -211,7 +217,8 @@ absl::Status Worker::Run() {
   std::string name = options_.model_name;
   if (name.empty() && !options_.model_dir.empty()) {
     name = std::filesystem::path(options_.model_dir).lexically_normal().filename().string();
-    if (name.empty()) name = std::filesystem::path(options_.model_dir).parent_path().filename().string();
+    if (name.empty())
+      name = std::filesystem::path(options_.model_dir).parent_path().filename().string();
   }
   if (options_.assigned) {
     ro.assignment.set_model(name);
@@ -240,12 +247,13 @@ absl::Status Worker::Run() {
                                     ? options_.model_dir
                                     : assignment->model_dir();
   if (model_dir.empty()) {
-    return absl::InvalidArgumentError("no model directory: give --model or place the worker with a catalogue");
+    return absl::InvalidArgumentError(
+        "no model directory: give --model or place the worker with a catalogue");
   }
-  ready_line_ = absl::StrCat("tpserve-worker ", worker_id_, " rank ", assignment->rank(), "/",
-                             assignment->world_size(), " of ", assignment->model(), "/",
-                             assignment->group(), " serving on ", address_, " metrics ",
-                             options_.metrics_address);
+  ready_line_ =
+      absl::StrCat("tpserve-worker ", worker_id_, " rank ", assignment->rank(), "/",
+                   assignment->world_size(), " of ", assignment->model(), "/", assignment->group(),
+                   " serving on ", address_, " metrics ", options_.metrics_address);
   is_leader_.store(assignment->rank() == 0);
   registration_->StartHeartbeats([this] { return Report(); });
 

@@ -44,13 +44,13 @@ struct WorkerOptions {
   int metrics_port = 0;         // for the port file
   int threads = 1;
   Transport transport = Transport::kShm;
-  shard::ModelOptions model;    // max_slots, max_context, kv dtype, tokens per step, KV blocks
+  shard::ModelOptions model;  // max_slots, max_context, kv dtype, tokens per step, KV blocks
   SchedulerOptions scheduler;
   absl::Duration collective_timeout = absl::Seconds(30);
-  std::string join_token;          // the cluster's shared secret (proto/cluster_token.h)
-  std::string tls_ca_pem;          // verify the coordinator's cluster certificate
-  std::string tls_cert, tls_key;   // files: serve the Leader API over TLS
-  std::string port_file;        // {"grpc":P,"metrics":P} once listening
+  std::string join_token;         // the cluster's shared secret (proto/cluster_token.h)
+  std::string tls_ca_pem;         // verify the coordinator's cluster certificate
+  std::string tls_cert, tls_key;  // files: serve the Leader API over TLS
+  std::string port_file;          // {"grpc":P,"metrics":P} once listening
   absl::Duration drain_timeout = absl::Seconds(30);
   absl::Duration register_timeout = absl::InfiniteDuration();
 };

@@ -32,7 +32,8 @@ const char kWorkerUsage[] =
     "  --vision-parallelism auto|tensor|data  the vision tower across the group: split by heads\n"
     "                                (tensor) or whole on every rank with images spread (data);\n"
     "                                auto = tensor when the heads divide (default auto)\n"
-    "  --max-tokens-per-step N       tokens per step: decodes first, then prompt chunks (default 256)\n"
+    "  --max-tokens-per-step N       tokens per step: decodes first, then prompt chunks (default "
+    "256)\n"
     "  --kv-blocks N                 KV pool in blocks of 16 tokens (default 0: every slot at\n"
     "                                the full context)\n"
     "  --collective-timeout-ms N     a collective waiting longer fails the group (default 30000)\n"
@@ -56,14 +57,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string&
   return ss.str();
 }
 
-absl::StatusOr<int64_t> Int(const std::map<std::string, std::string>& values, const std::string& name,
-                            int64_t fallback, int64_t min, int64_t max) {
+absl::StatusOr<int64_t> Int(const std::map<std::string, std::string>& values,
+                            const std::string& name, int64_t fallback, int64_t min, int64_t max) {
   auto it = values.find(name);
   if (it == values.end()) return fallback;
   int64_t v = 0;
   if (!absl::SimpleAtoi(it->second, &v) || v < min || v > max) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be an integer in [", min, ", ",
-                                                   max, "], got '", it->second, "'"));
+    return absl::InvalidArgumentError(absl::StrCat("--", name, " must be an integer in [", min,
+                                                   ", ", max, "], got '", it->second, "'"));
   }
   return v;
 }
@@ -71,11 +72,29 @@ absl::StatusOr<int64_t> Int(const std::map<std::string, std::string>& values, co
 }  // namespace
 
 absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string>& args) {
-  static const std::set<std::string> kKnown = {
-      "coordinator", "model", "model-name", "group", "rank", "world-size", "listen",
-      "metrics-listen", "threads", "transport", "max-slots", "max-context", "kv-dtype",
-      "vision-parallelism", "max-tokens-per-step", "kv-blocks", "collective-timeout-ms", "drain-timeout-ms",
-      "join-token-file", "cluster-tls-ca", "cluster-tls-cert", "cluster-tls-key", "port-file"};
+  static const std::set<std::string> kKnown = {"coordinator",
+                                               "model",
+                                               "model-name",
+                                               "group",
+                                               "rank",
+                                               "world-size",
+                                               "listen",
+                                               "metrics-listen",
+                                               "threads",
+                                               "transport",
+                                               "max-slots",
+                                               "max-context",
+                                               "kv-dtype",
+                                               "vision-parallelism",
+                                               "max-tokens-per-step",
+                                               "kv-blocks",
+                                               "collective-timeout-ms",
+                                               "drain-timeout-ms",
+                                               "join-token-file",
+                                               "cluster-tls-ca",
+                                               "cluster-tls-cert",
+                                               "cluster-tls-key",
+                                               "port-file"};
   ParsedWorkerFlags out;
   std::map<std::string, std::string> values;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -93,10 +112,12 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
       name = a.substr(0, eq);
       value = a.substr(eq + 1);
     } else {
-      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
       value = args[++i];
     }
-    if (!kKnown.count(name)) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    if (!kKnown.count(name))
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     values[name] = value;
   }
   auto str = [&](const std::string& n, const std::string& fallback) {
@@ -105,7 +126,8 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   };
   WorkerOptions& o = out.options;
   o.coordinator = str("coordinator", "");
-  if (o.coordinator.empty()) return absl::InvalidArgumentError("--coordinator HOST:PORT is required");
+  if (o.coordinator.empty())
+    return absl::InvalidArgumentError("--coordinator HOST:PORT is required");
   o.model_dir = str("model", "");
   o.model_name = str("model-name", "");
   o.assigned = values.count("group") || values.count("rank") || values.count("world-size");
@@ -115,7 +137,8 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   auto rank = Int(values, "rank", 0, 0, 63);
   if (!rank.ok()) return rank.status();
   if (*rank >= *world) {
-    return absl::InvalidArgumentError(absl::StrCat("--rank ", *rank, " must be below --world-size ", *world));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rank ", *rank, " must be below --world-size ", *world));
   }
   o.world_size = static_cast<int>(*world);
   o.rank = static_cast<int>(*rank);
@@ -154,10 +177,11 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   } else if (kv == "bf16") {
     o.model.kv_dtype = DType::kBF16;
   } else if (!kv.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("--kv-dtype must be f32 or bf16, got '", kv, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--kv-dtype must be f32 or bf16, got '", kv, "'"));
   }
-  auto vision = shard::ParseVisionParallelism(str("vision-parallelism", "auto"),
-                                              "--vision-parallelism");
+  auto vision =
+      shard::ParseVisionParallelism(str("vision-parallelism", "auto"), "--vision-parallelism");
   if (!vision.ok()) return vision.status();
   o.model.vision_parallelism = *vision;
   auto collective = Int(values, "collective-timeout-ms", 30000, 1, int64_t{1} << 40);
@@ -169,7 +193,8 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   if (values.count("join-token-file")) {
     auto token = ReadFile("join-token-file", values["join-token-file"]);
     if (!token.ok()) return token.status();
-    o.join_token = std::string(absl::StripAsciiWhitespace(absl::string_view(token->data(), token->size())));
+    o.join_token =
+        std::string(absl::StripAsciiWhitespace(absl::string_view(token->data(), token->size())));
   }
   if (values.count("cluster-tls-ca")) {
     auto ca = ReadFile("cluster-tls-ca", values["cluster-tls-ca"]);
@@ -181,8 +206,9 @@ absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError("--cluster-tls-cert and --cluster-tls-key go together");
   }
-  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"cluster-tls-cert", o.tls_cert},
-                                   {"cluster-tls-key", o.tls_key}}) {
+  for (const auto& [flag, path] :
+       {std::pair<const char*, const std::string&>{"cluster-tls-cert", o.tls_cert},
+        {"cluster-tls-key", o.tls_key}}) {
     if (!path.empty()) {
       auto file = ReadFile(flag, path);
       if (!file.ok()) return file.status();

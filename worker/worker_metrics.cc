@@ -7,8 +7,8 @@ namespace tpserve::worker {
 WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
   // Steps range from ~50 µs (a tiny decode) to seconds (a long prefill of a large model).
   const prometheus::Histogram::BucketBoundaries buckets = {
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-      0.1,    0.25,    0.5,    1.0,   2.5,    5.0,   10.0};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
   auto& steps = prometheus::BuildHistogram()
                     .Name("tpserve_worker_step_seconds")
                     .Help("Wall time of one forward step on this rank, by phase.")
@@ -21,11 +21,12 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
                 .Help("Forward steps run on this rank.")
                 .Register(registry)
                 .Add({});
-  collective_seconds_ = &prometheus::BuildCounter()
-                             .Name("tpserve_worker_collective_seconds_total")
-                             .Help("Time this rank spent in collectives (waits for peers included).")
-                             .Register(registry)
-                             .Add({});
+  collective_seconds_ =
+      &prometheus::BuildCounter()
+           .Name("tpserve_worker_collective_seconds_total")
+           .Help("Time this rank spent in collectives (waits for peers included).")
+           .Register(registry)
+           .Add({});
   generated_tokens_ = &prometheus::BuildCounter()
                            .Name("tpserve_worker_generated_tokens_total")
                            .Help("Tokens sampled by this group leader.")
@@ -68,21 +69,24 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
   state_loading_ = &state.Add({{"state", "loading"}});
   state_ready_ = &state.Add({{"state", "ready"}});
   state_failed_ = &state.Add({{"state", "failed"}});
-  formations_ = &prometheus::BuildCounter()
-                     .Name("tpserve_worker_group_formations_total")
-                     .Help("Times this rank's tensor-parallel group was formed (re-formations included).")
-                     .Register(registry)
-                     .Add({});
+  formations_ =
+      &prometheus::BuildCounter()
+           .Name("tpserve_worker_group_formations_total")
+           .Help("Times this rank's tensor-parallel group was formed (re-formations included).")
+           .Register(registry)
+           .Add({});
   vision_images_ = &prometheus::BuildCounter()
                         .Name("tpserve_vision_images_encoded_total")
-                        .Help("Images this rank ran through its vision tower (all of them with a "
-                              "tensor-parallel tower, its own share with a data-parallel one).")
+                        .Help(
+                            "Images this rank ran through its vision tower (all of them with a "
+                            "tensor-parallel tower, its own share with a data-parallel one).")
                         .Register(registry)
                         .Add({});
   auto& vision_info = prometheus::BuildGauge()
                           .Name("tpserve_vision_tower_info")
-                          .Help("1 for how this rank runs the vision tower: tensor (split across "
-                                "the group), data (whole, images spread) or none.")
+                          .Help(
+                              "1 for how this rank runs the vision tower: tensor (split across "
+                              "the group), data (whole, images spread) or none.")
                           .Register(registry);
   vision_tensor_ = &vision_info.Add({{"parallelism", "tensor"}});
   vision_data_ = &vision_info.Add({{"parallelism", "data"}});

@@ -32,9 +32,11 @@ void WorkerStatus::Set(WorkerState state, const std::string& detail) {
     copy = snapshot_;
   }
   if (state == WorkerState::kFailed) {
-    TPS_LOG(kWarning) << who_ << ": " << WorkerStateName(state) << (detail.empty() ? "" : ": ") << detail;
+    TPS_LOG(kWarning) << who_ << ": " << WorkerStateName(state) << (detail.empty() ? "" : ": ")
+                      << detail;
   } else {
-    TPS_LOG(kInfo) << who_ << ": " << WorkerStateName(state) << (detail.empty() ? "" : ": ") << detail;
+    TPS_LOG(kInfo) << who_ << ": " << WorkerStateName(state) << (detail.empty() ? "" : ": ")
+                   << detail;
   }
   if (on_change_) on_change_(copy);
 }

@@ -17,8 +17,8 @@ namespace tpserve::internal {
 
 }  // namespace tpserve::internal
 
-#define TPS_CHECK(cond, message)                                               \
-  do {                                                                         \
+#define TPS_CHECK(cond, message)                                                       \
+  do {                                                                                 \
     if (!(cond)) ::tpserve::internal::CheckFailed(#cond, __FILE__, __LINE__, message); \
   } while (false)
 

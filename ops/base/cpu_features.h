@@ -7,15 +7,15 @@
 namespace tpserve {
 
 enum class CpuIsa : int {
-  kScalar = 0,   // portable C++ (any x86-64 or arm64)
-  kAvx2 = 1,     // AVX2 + FMA + F16C
-  kAvx512 = 2,   // AVX-512 F/BW/VL/DQ
+  kScalar = 0,  // portable C++ (any x86-64 or arm64)
+  kAvx2 = 1,    // AVX2 + FMA + F16C
+  kAvx512 = 2,  // AVX-512 F/BW/VL/DQ
 };
 
 struct CpuFeatures {
   bool avx2_fma = false;
   bool f16c = false;
-  bool avx512 = false;       // F + BW + VL + DQ
+  bool avx512 = false;  // F + BW + VL + DQ
   bool avx512_bf16 = false;
   bool avx512_vnni = false;
   CpuIsa best_isa = CpuIsa::kScalar;

@@ -3,8 +3,8 @@
 //   TPS_LOG(kInfo) << "loaded " << n << " tensors";
 //
 // Lines go to stderr as "I 23:44:55.123 file.cc:42] message". The minimum level is set once by
-// main() (SetMinLogLevel) or by the TPSERVE_LOG_LEVEL environment variable (debug|info|warning|error).
-// Thread-safe: each line is written with one call.
+// main() (SetMinLogLevel) or by the TPSERVE_LOG_LEVEL environment variable
+// (debug|info|warning|error). Thread-safe: each line is written with one call.
 #ifndef TPSERVE_OPS_BASE_LOG_H_
 #define TPSERVE_OPS_BASE_LOG_H_
 
@@ -35,9 +35,9 @@ class LogMessage {
 }  // namespace internal
 }  // namespace tpserve
 
-#define TPS_LOG(level)                                                   \
-  if (::tpserve::LogLevel::level < ::tpserve::MinLogLevel()) {           \
-  } else                                                                 \
+#define TPS_LOG(level)                                         \
+  if (::tpserve::LogLevel::level < ::tpserve::MinLogLevel()) { \
+  } else                                                       \
     ::tpserve::internal::LogMessage(::tpserve::LogLevel::level, __FILE__, __LINE__).stream()
 
 #endif  // TPSERVE_OPS_BASE_LOG_H_

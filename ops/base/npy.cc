@@ -34,7 +34,8 @@ absl::Status ParseHeaderDict(const std::string& dict, const std::string& path, s
   *descr = d.substr(q1 + 1, q2 - q1 - 1);
   const std::string fo = field("fortran_order");
   if (fo.find("True") != std::string::npos && fo.find("True") < fo.find(',')) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": fortran_order arrays are not supported"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": fortran_order arrays are not supported"));
   }
   std::string s = field("shape");
   const size_t p1 = s.find('('), p2 = s.find(')');
@@ -95,8 +96,8 @@ absl::StatusOr<NpyArray> ReadNpy(const std::string& path) {
         absl::StrCat(path, ": dtype '", descr, "' unsupported (expected <f4 or <i4)"));
   }
   if (bytes.size() - data_off != static_cast<size_t>(n) * elem) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": data has ", bytes.size() - data_off,
-                                                   " bytes, shape needs ", n * 4));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": data has ", bytes.size() - data_off, " bytes, shape needs ", n * 4));
   }
   out.data.resize(static_cast<size_t>(n));
   if (descr == "<f4") {
@@ -139,7 +140,8 @@ absl::Status NpyWriter::WriteHeader() {
   dict.resize(len - 1, ' ');
   header += dict;
   header += '\n';
-  if (std::fseek(file_, 0, SEEK_SET) != 0 || std::fwrite(header.data(), 1, header.size(), file_) != header.size()) {
+  if (std::fseek(file_, 0, SEEK_SET) != 0 ||
+      std::fwrite(header.data(), 1, header.size(), file_) != header.size()) {
     return absl::InternalError(absl::StrCat(path_, ": write failed"));
   }
   return absl::OkStatus();

@@ -24,8 +24,8 @@ absl::StatusOr<std::string> InProcessStore::Wait(std::string_view key, absl::Dur
   absl::MutexLock lock(&mu_);
   auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return values_.find(key) != values_.end(); };
   if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) {
-    return absl::DeadlineExceededError(absl::StrCat("store: key '", std::string(key),
-                                                    "' not set within ", absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "store: key '", std::string(key), "' not set within ", absl::FormatDuration(timeout)));
   }
   return values_.find(key)->second;
 }
@@ -52,11 +52,13 @@ absl::Status FileStore::Set(std::string_view key, std::string_view value) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(value.data(), static_cast<std::streamsize>(value.size()));
     if (!out) {
-      return absl::UnavailableError(absl::StrCat("store: cannot write ", tmp, ": ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("store: cannot write ", tmp, ": ", std::strerror(errno)));
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("store: cannot rename to ", path, ": ", std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("store: cannot rename to ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -74,7 +76,8 @@ absl::StatusOr<std::string> FileStore::Wait(std::string_view key, absl::Duration
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrCat("store: key '", std::string(key), "' (", path,
-                                                      ") not set within ", absl::FormatDuration(timeout)));
+                                                      ") not set within ",
+                                                      absl::FormatDuration(timeout)));
     }
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Milliseconds(50));

@@ -23,10 +23,10 @@ void CloseFd(int& fd) {
 // The descriptors a child's stdout and stderr are set up from, opened in the parent (close-on-exec,
 // so only the dup2'ed copies reach the child's program).
 struct ChildFds {
-  int out = -1;          // becomes fd 1 (-1: inherit)
-  int err = -1;          // becomes fd 2 (-1: inherit)
-  int out_read = -1;     // parent's end of an stdout pipe
-  int err_read = -1;     // parent's end of an stderr pipe
+  int out = -1;       // becomes fd 1 (-1: inherit)
+  int err = -1;       // becomes fd 2 (-1: inherit)
+  int out_read = -1;  // parent's end of an stdout pipe
+  int err_read = -1;  // parent's end of an stderr pipe
   bool err_is_out = false;
 
   ~ChildFds() {

@@ -35,8 +35,8 @@ namespace tpserve {
 struct Redirect {
   enum class Kind { kInherit, kNull, kFile, kPipe };
   Kind kind = Kind::kInherit;
-  std::string path;     // kFile
-  bool append = true;   // kFile: append (true) or truncate
+  std::string path;    // kFile
+  bool append = true;  // kFile: append (true) or truncate
 
   static Redirect Inherit() { return {}; }
   static Redirect Null() { return {.kind = Kind::kNull}; }

@@ -47,9 +47,9 @@ class TimedCommunicator final : public Communicator {
   absl::Status Time(Fn&& fn) {
     const auto start = std::chrono::steady_clock::now();
     absl::Status s = fn();
-    nanos_ += static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-            .count());
+    nanos_ += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now() - start)
+                                        .count());
     ++calls_;
     return s;
   }

@@ -77,7 +77,9 @@ struct ViewBase {
     return true;
   }
   // True when the innermost dim is contiguous (the default requirement of ops).
-  bool inner_contiguous() const { return rank() == 0 || dim(rank() - 1) <= 1 || stride(rank() - 1) == 1; }
+  bool inner_contiguous() const {
+    return rank() == 0 || dim(rank() - 1) <= 1 || stride(rank() - 1) == 1;
+  }
 
   template <typename T>
   T* As() const {
@@ -86,8 +88,8 @@ struct ViewBase {
   // Address of element (i0, i1, i2, i3); missing trailing indices are 0.
   Ptr At(int64_t i0, int64_t i1 = 0, int64_t i2 = 0, int64_t i3 = 0) const {
     const int64_t off = i0 * strides[0] + i1 * strides[1] + i2 * strides[2] + i3 * strides[3];
-    using Byte = std::conditional_t<std::is_const_v<std::remove_pointer_t<Ptr>>, const std::byte,
-                                    std::byte>;
+    using Byte =
+        std::conditional_t<std::is_const_v<std::remove_pointer_t<Ptr>>, const std::byte, std::byte>;
     return static_cast<Byte*>(data) + off * static_cast<int64_t>(element_size());
   }
 };

@@ -30,13 +30,14 @@ class CpuBackend final : public Backend {
     DeviceInfo d;
     d.kind = DeviceKind::kCpu;
     d.num_threads = pool_.num_threads();
-    d.description = absl::StrCat("cpu: ", pool_.num_threads(), " threads, ",
-                                 CpuIsaName(f.best_isa), f.avx512_bf16 ? " (bf16)" : "",
-                                 f.avx512_vnni ? " (vnni)" : "");
+    d.description = absl::StrCat("cpu: ", pool_.num_threads(), " threads, ", CpuIsaName(f.best_isa),
+                                 f.avx512_bf16 ? " (bf16)" : "", f.avx512_vnni ? " (vnni)" : "");
     const long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES);
     const long page = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page > 0) d.total_memory_bytes = static_cast<size_t>(pages) * static_cast<size_t>(page);
-    if (avail > 0 && page > 0) d.free_memory_bytes = static_cast<size_t>(avail) * static_cast<size_t>(page);
+    if (pages > 0 && page > 0)
+      d.total_memory_bytes = static_cast<size_t>(pages) * static_cast<size_t>(page);
+    if (avail > 0 && page > 0)
+      d.free_memory_bytes = static_cast<size_t>(avail) * static_cast<size_t>(page);
     return d;
   }
 
@@ -62,8 +63,8 @@ class CpuBackend final : public Backend {
   absl::Status Download(ConstTensorView src, absl::Span<std::byte> dst) override {
     const size_t bytes = static_cast<size_t>(src.num_elements()) * src.element_size();
     if (!src.is_contiguous() || dst.size() != bytes) {
-      return absl::InvalidArgumentError(absl::StrCat("Download: ", DescribeView(src), " into ",
-                                                     dst.size(), " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Download: ", DescribeView(src), " into ", dst.size(), " bytes"));
     }
     std::memcpy(dst.data(), src.data, bytes);
     return absl::OkStatus();

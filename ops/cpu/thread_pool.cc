@@ -85,7 +85,8 @@ void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int i = 0; i < kSpinIterations && gen == seen && !stop_.load(std::memory_order_relaxed); ++i) {
+    for (int i = 0; i < kSpinIterations && gen == seen && !stop_.load(std::memory_order_relaxed);
+         ++i) {
       CpuRelax();
       gen = generation_.load(std::memory_order_acquire);
     }

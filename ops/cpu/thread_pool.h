@@ -47,9 +47,9 @@ class ThreadPool {
   std::condition_variable done_cv_;
   std::atomic<uint64_t> generation_{0};  // bumped (under mu_) per ParallelFor
   std::atomic<bool> stop_{false};
-  std::atomic<int> pending_{0};  // workers that have not finished the current job
-  int sleepers_ = 0;             // workers waiting on start_cv_, guarded by mu_
-  bool caller_sleeping_ = false; // guarded by mu_
+  std::atomic<int> pending_{0};   // workers that have not finished the current job
+  int sleepers_ = 0;              // workers waiting on start_cv_, guarded by mu_
+  bool caller_sleeping_ = false;  // guarded by mu_
 
   // The current job: written before generation_ is bumped, read after; every worker acknowledges
   // every job, so none can read the next job's fields as the current one's.

@@ -40,19 +40,15 @@ absl::Status GatedDeltaNetLayer::Forward(ops::Backend& backend, const StepContex
   ops::TensorView k(base + key_dim, DType::kF32, ops::Shape{n, hk, dk}, qk_strides);
   ops::TensorView v(base + 2 * key_dim, DType::kF32, ops::Shape{n, hv, dv}, v_strides);
 
-  ops::L2NormArgs qn{.x = q, .out = q, .eps = 1e-6f,
-                     .scale = 1.0f / std::sqrt(static_cast<float>(dk))};
+  ops::L2NormArgs qn{
+      .x = q, .out = q, .eps = 1e-6f, .scale = 1.0f / std::sqrt(static_cast<float>(dk))};
   TPS_RETURN_IF_ERROR(backend.L2Norm(qn));
   ops::L2NormArgs kn{.x = k, .out = k, .eps = 1e-6f, .scale = 1.0f};
   TPS_RETURN_IF_ERROR(backend.L2Norm(kn));
 
   ops::TensorView g = Rows(ws.g, n), beta = Rows(ws.beta, n);
-  ops::DeltaNetGatesArgs gates{.a = a,
-                               .b = b,
-                               .a_log = weights_.a_log,
-                               .dt_bias = weights_.dt_bias,
-                               .g = g,
-                               .beta = beta};
+  ops::DeltaNetGatesArgs gates{
+      .a = a, .b = b, .a_log = weights_.a_log, .dt_bias = weights_.dt_bias, .g = g, .beta = beta};
   TPS_RETURN_IF_ERROR(backend.DeltaNetGates(gates));
 
   ops::TensorView core = Rows(ws.core, n).Reshape(ops::Shape{n, hv, dv});

@@ -21,8 +21,8 @@
 namespace tpserve::shard {
 
 struct SequenceMemoryConfig {
-  int32_t max_slots = 1;         // concurrent sequences
-  int32_t max_context = 4096;    // tokens per sequence
+  int32_t max_slots = 1;       // concurrent sequences
+  int32_t max_context = 4096;  // tokens per sequence
   int32_t kv_block_size = 16;
   int64_t num_kv_blocks = 0;     // 0: enough for every slot at max_context
   DType kv_dtype = DType::kF32;  // f32 or bf16
@@ -62,14 +62,22 @@ class SequenceMemory {
   int32_t reserved_tokens(int32_t slot) const;
   // Tokens whose state the slot holds (advanced by the model after each step).
   int32_t length(int32_t slot) const { return slot_length_[static_cast<size_t>(slot)]; }
-  void set_length(int32_t slot, int32_t length) { slot_length_[static_cast<size_t>(slot)] = length; }
+  void set_length(int32_t slot, int32_t length) {
+    slot_length_[static_cast<size_t>(slot)] = length;
+  }
 
-  ops::TensorView k_cache(int full_layer) const { return k_cache_views_[static_cast<size_t>(full_layer)]; }
-  ops::TensorView v_cache(int full_layer) const { return v_cache_views_[static_cast<size_t>(full_layer)]; }
+  ops::TensorView k_cache(int full_layer) const {
+    return k_cache_views_[static_cast<size_t>(full_layer)];
+  }
+  ops::TensorView v_cache(int full_layer) const {
+    return v_cache_views_[static_cast<size_t>(full_layer)];
+  }
   ops::TensorView recurrent_state(int linear_layer) const {
     return recurrent_views_[static_cast<size_t>(linear_layer)];
   }
-  ops::TensorView conv_state(int linear_layer) const { return conv_views_[static_cast<size_t>(linear_layer)]; }
+  ops::TensorView conv_state(int linear_layer) const {
+    return conv_views_[static_cast<size_t>(linear_layer)];
+  }
 
   const SequenceMemoryConfig& config() const { return config_; }
   int32_t max_blocks_per_seq() const { return max_blocks_per_seq_; }
@@ -94,10 +102,10 @@ class SequenceMemory {
   std::vector<ops::TensorView> recurrent_views_, conv_views_;   // per linear layer
 
   std::vector<bool> slot_used_;
-  std::vector<int32_t> slot_blocks_;     // [max_slots * max_blocks_per_seq]
-  std::vector<int32_t> slot_num_blocks_; // blocks held per slot
-  std::vector<int32_t> slot_length_;     // tokens held per slot
-  std::vector<int32_t> free_blocks_;     // stack of free block ids
+  std::vector<int32_t> slot_blocks_;      // [max_slots * max_blocks_per_seq]
+  std::vector<int32_t> slot_num_blocks_;  // blocks held per slot
+  std::vector<int32_t> slot_length_;      // tokens held per slot
+  std::vector<int32_t> free_blocks_;      // stack of free block ids
   int32_t slots_in_use_ = 0;
 };
 

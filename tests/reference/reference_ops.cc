@@ -289,8 +289,8 @@ Vec Gelu(const Vec& x, bool tanh_approximation) {
   return y;
 }
 
-void Rope2d(Vec& x, int64_t n, int64_t heads, int64_t head_dim, const IVec& positions,
-            double theta, bool torch_f32_angles) {
+void Rope2d(Vec& x, int64_t n, int64_t heads, int64_t head_dim, const IVec& positions, double theta,
+            bool torch_f32_angles) {
   const int64_t half = head_dim / 2, nf = head_dim / 4;
   for (int64_t t = 0; t < n; ++t) {
     for (int64_t i = 0; i < half; ++i) {

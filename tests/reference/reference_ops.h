@@ -78,8 +78,8 @@ Vec LayerNorm(const Vec& x, int64_t dim, const Vec& w, const Vec& b, double eps)
 Vec Gelu(const Vec& x, bool tanh_approximation);
 // Axial 2-D rotary over the whole head dim (op_args.h Rope2dArgs), x [n, heads, head_dim] in
 // place, positions [n, 2] (row, col). torch_f32_angles as in RopeParams.
-void Rope2d(Vec& x, int64_t n, int64_t heads, int64_t head_dim, const IVec& positions,
-            double theta, bool torch_f32_angles);
+void Rope2d(Vec& x, int64_t n, int64_t heads, int64_t head_dim, const IVec& positions, double theta,
+            bool torch_f32_angles);
 // Bidirectional attention inside the segments [seq_starts[s], seq_starts[s+1]); q, k, v, result
 // [n, heads, d].
 Vec SegmentAttention(const Vec& q, const Vec& k, const Vec& v, int64_t n, int64_t heads, int64_t d,

@@ -11,8 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -84,9 +84,9 @@ TEST(ClusterE2eTest, GreedyChatStreamsTheTokensOfTpserveGenerate) {
   EXPECT_EQ(r.done.usage().completion_tokens(), 24);
   ASSERT_EQ(r.tokens.size(), 24u);
   // The same turn through `tpserve generate --chat` (the same template code, one process).
-  ASSERT_OK_AND_ASSIGN(std::string out,
-                       RunTpserve(absl::StrCat("generate --model ", TinyModelDir(), " --prompt '",
-                                               prompt, "' --chat --no-think --max-tokens 24 --json")));
+  ASSERT_OK_AND_ASSIGN(std::string out, RunTpserve(absl::StrCat(
+                                            "generate --model ", TinyModelDir(), " --prompt '",
+                                            prompt, "' --chat --no-think --max-tokens 24 --json")));
   const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << out;
   EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), r.tokens);
@@ -114,10 +114,11 @@ TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
     *user->add_content() = text;
     ChatResult res = RunChat(*cluster->Client(), r);
     ASSERT_OK(res.status);
-    ASSERT_OK_AND_ASSIGN(std::string out,
-                         RunTpserve(absl::StrCat("generate --model ", TinyModelDir(),
-                                                 " --prompt 'What is in this picture?' --chat --no-think",
-                                                 " --image ", file, " --max-tokens 16 --json")));
+    ASSERT_OK_AND_ASSIGN(
+        std::string out,
+        RunTpserve(absl::StrCat("generate --model ", TinyModelDir(),
+                                " --prompt 'What is in this picture?' --chat --no-think",
+                                " --image ", file, " --max-tokens 16 --json")));
     const nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << out;
     EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), res.tokens) << name;
@@ -133,10 +134,13 @@ TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
   // A remote URL is refused, never fetched; a corrupt image is INVALID_ARGUMENT; serving goes on.
   v1::ChatRequest url = Request("look", 4);
   url.mutable_messages(0)->add_content()->mutable_image()->set_uri("https://example.com/cat.png");
-  EXPECT_THAT(RunChat(*cluster->Client(), url).status, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(RunChat(*cluster->Client(), url).status,
+              StatusIs(absl::StatusCode::kInvalidArgument));
   v1::ChatRequest corrupt = Request("look", 4);
-  corrupt.mutable_messages(0)->add_content()->mutable_image()->set_data("\x89PNG\r\n\x1a\nnot really");
-  EXPECT_THAT(RunChat(*cluster->Client(), corrupt).status, StatusIs(absl::StatusCode::kInvalidArgument));
+  corrupt.mutable_messages(0)->add_content()->mutable_image()->set_data(
+      "\x89PNG\r\n\x1a\nnot really");
+  EXPECT_THAT(RunChat(*cluster->Client(), corrupt).status,
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_OK(RunChat(*cluster->Client(), Request("still serving", 4)).status);
   // Tensor parallel: both ranks ran their shard of the tower on all six images (three chats
   // through the API, three through `tpserve chat`).
@@ -154,10 +158,9 @@ TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
 // the images; the embeddings are gathered and the tokens are still those of one process. The
 // ranks' metrics show the mode and that the two images were split one per rank.
 TEST(ClusterE2eTest, ADataParallelVisionTowerSpreadsImagesAcrossRanksAndGivesTheSameTokens) {
-  ASSERT_OK_AND_ASSIGN(auto cluster,
-                       Cluster::Start({.tp = 2,
-                                       .replicas = 1,
-                                       .worker_args = {"--vision-parallelism", "data"}}));
+  ASSERT_OK_AND_ASSIGN(
+      auto cluster,
+      Cluster::Start({.tp = 2, .replicas = 1, .worker_args = {"--vision-parallelism", "data"}}));
   ASSERT_OK(cluster->WaitReady(1));
   const std::vector<std::string> files = {
       SourceDir() + "/tests/golden/tiny_vision/images/photo_500x300.jpg",
@@ -240,9 +243,10 @@ TEST(ClusterE2eTest, CancellationAndDeadlinesFreeEverySlot) {
   auto client = cluster->Client();
   // A long stream cancelled by the client after its first delta.
   std::atomic<bool> cancelled{false};
-  absl::StatusOr<v1::Done> done = client->Chat(Request("tell me a long story", 900), [&](const v1::Delta&) {
-    if (!cancelled.exchange(true)) client->Cancel();
-  });
+  absl::StatusOr<v1::Done> done =
+      client->Chat(Request("tell me a long story", 900), [&](const v1::Delta&) {
+        if (!cancelled.exchange(true)) client->Cancel();
+      });
   EXPECT_THAT(done.status(), StatusIs(absl::StatusCode::kCancelled));
   // Streams that run into their deadline (shorter deadlines are tried when a fast machine
   // finishes the 900 tokens first).
@@ -264,9 +268,11 @@ TEST(ClusterE2eTest, CancellationAndDeadlinesFreeEverySlot) {
   }
   // Every rank gives its slots back.
   for (int rank : {0, 1}) {
-    EXPECT_TRUE(EventuallyEquals(cluster->worker_metrics(0, rank), "tpserve_recurrent_state_slots_in_use", 0))
+    EXPECT_TRUE(EventuallyEquals(cluster->worker_metrics(0, rank),
+                                 "tpserve_recurrent_state_slots_in_use", 0))
         << "rank " << rank;
-    EXPECT_TRUE(EventuallyEquals(cluster->worker_metrics(0, rank), "tpserve_kv_cache_blocks_in_use", 0))
+    EXPECT_TRUE(
+        EventuallyEquals(cluster->worker_metrics(0, rank), "tpserve_kv_cache_blocks_in_use", 0))
         << "rank " << rank;
   }
   EXPECT_TRUE(EventuallyEquals(cluster->worker_metrics(0, 0), "tpserve_sequences_running", 0));
@@ -286,15 +292,17 @@ TEST(ClusterE2eTest, KilledFollowerEndsItsStreamsUnavailableAndOtherReplicasKeep
     threads.emplace_back([&, i] {
       auto client = cluster->Client();
       ChatResult& r = results[static_cast<size_t>(i)];
-      absl::StatusOr<v1::Done> done = client->Chat(Request(absl::StrCat("long ", i), 1000), [&](const v1::Delta& d) {
-        if (r.deltas++ == 0) started.fetch_add(1);
-        r.tokens.insert(r.tokens.end(), d.token_ids().begin(), d.token_ids().end());
-      });
+      absl::StatusOr<v1::Done> done =
+          client->Chat(Request(absl::StrCat("long ", i), 1000), [&](const v1::Delta& d) {
+            if (r.deltas++ == 0) started.fetch_add(1);
+            r.tokens.insert(r.tokens.end(), d.token_ids().begin(), d.token_ids().end());
+          });
       r.status = done.status();
     });
   }
   const absl::Time wait_until = absl::Now() + absl::Seconds(20);
-  while (started.load() < kStreams && absl::Now() < wait_until) absl::SleepFor(absl::Milliseconds(10));
+  while (started.load() < kStreams && absl::Now() < wait_until)
+    absl::SleepFor(absl::Milliseconds(10));
   ASSERT_EQ(started.load(), kStreams);
   const absl::Time killed = absl::Now();
   cluster->KillWorker(0, 1);  // replica g0 loses its follower
@@ -342,14 +350,18 @@ TEST(ClusterE2eTest, BadRequestsAreInvalidArgumentNamingTheFieldAndServingGoesOn
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"no messages", [](v1::ChatRequest& r) { r.clear_messages(); }, absl::StatusCode::kInvalidArgument, "messages"},
-      {"unknown model", [](v1::ChatRequest& r) { r.set_model("nope"); }, absl::StatusCode::kNotFound, "nope"},
+      {"no messages", [](v1::ChatRequest& r) { r.clear_messages(); },
+       absl::StatusCode::kInvalidArgument, "messages"},
+      {"unknown model", [](v1::ChatRequest& r) { r.set_model("nope"); },
+       absl::StatusCode::kNotFound, "nope"},
       {"unknown role", [](v1::ChatRequest& r) { r.mutable_messages(0)->set_role("wizard"); },
        absl::StatusCode::kInvalidArgument, "role"},
-      {"max_tokens 0", [](v1::ChatRequest& r) { r.set_max_tokens(0); }, absl::StatusCode::kInvalidArgument, "max_tokens"},
+      {"max_tokens 0", [](v1::ChatRequest& r) { r.set_max_tokens(0); },
+       absl::StatusCode::kInvalidArgument, "max_tokens"},
       {"max_tokens above the context", [](v1::ChatRequest& r) { r.set_max_tokens(5000000); },
        absl::StatusCode::kInvalidArgument, "max_tokens"},
-      {"negative temperature", [](v1::ChatRequest& r) { r.mutable_sampling()->set_temperature(-1); },
+      {"negative temperature",
+       [](v1::ChatRequest& r) { r.mutable_sampling()->set_temperature(-1); },
        absl::StatusCode::kInvalidArgument, "temperature"},
       {"prompt longer than the context",
        [](v1::ChatRequest& r) {
@@ -375,7 +387,8 @@ TEST(ClusterE2eTest, BadRequestsAreInvalidArgumentNamingTheFieldAndServingGoesOn
     const size_t at = wire.find("XX");
     ASSERT_NE(at, std::string::npos);
     wire[at] = static_cast<char>(0xff);
-    auto channel = grpc::CreateChannel(cluster->client_address(), grpc::InsecureChannelCredentials());
+    auto channel =
+        grpc::CreateChannel(cluster->client_address(), grpc::InsecureChannelCredentials());
     grpc::GenericStub generic(channel);
     grpc::ClientContext ctx;
     grpc::Slice slice(wire);

@@ -53,15 +53,13 @@ absl::StatusOr<nlohmann::json> WaitForJson(const std::string& path, Subprocess& 
   return absl::DeadlineExceededError(absl::StrCat("no ", path));
 }
 
-
 }  // namespace
 
 const std::string& TinyModelDir() {
   static const std::string* dir = [] {
     auto* d = new std::string(MakeTempDir() + "/tiny");
-    const std::string cmd =
-        absl::StrCat(Bin("tpserve"), " make-random-model --preset tiny --seed 3 --out ", *d,
-                     " >/dev/null 2>&1");
+    const std::string cmd = absl::StrCat(
+        Bin("tpserve"), " make-random-model --preset tiny --seed 3 --out ", *d, " >/dev/null 2>&1");
     if (std::system(cmd.c_str()) != 0) std::abort();
     return d;
   }();
@@ -82,8 +80,8 @@ absl::StatusOr<std::string> RunTpserve(const std::string& args) {
 
 ProcessResult RunBinary(const std::string& binary, const std::string& args, int timeout_s) {
   ProcessResult r;
-  FILE* p = popen(
-      absl::StrCat("timeout ", timeout_s, " ", Bin(binary), " ", args, " 2>&1").c_str(), "r");
+  FILE* p =
+      popen(absl::StrCat("timeout ", timeout_s, " ", Bin(binary), " ", args, " 2>&1").c_str(), "r");
   if (p == nullptr) return r;
   std::array<char, 4096> buf;
   size_t n;
@@ -156,10 +154,16 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(const ClusterOptions& op
 absl::Status Cluster::StartCoordinator(int client_port, int cluster_port, int metrics_port) {
   const std::string ports = dir_ + "/coordinator.ports";
   std::remove(ports.c_str());
-  std::vector<std::string> args = {"--listen", absl::StrCat("127.0.0.1:", client_port),
-                                   "--cluster-listen", absl::StrCat("127.0.0.1:", cluster_port),
-                                   "--metrics-listen", absl::StrCat("127.0.0.1:", metrics_port),
-                                   "--heartbeat-interval-ms", "200", "--port-file", ports};
+  std::vector<std::string> args = {"--listen",
+                                   absl::StrCat("127.0.0.1:", client_port),
+                                   "--cluster-listen",
+                                   absl::StrCat("127.0.0.1:", cluster_port),
+                                   "--metrics-listen",
+                                   absl::StrCat("127.0.0.1:", metrics_port),
+                                   "--heartbeat-interval-ms",
+                                   "200",
+                                   "--port-file",
+                                   ports};
   args.insert(args.end(), options_.coordinator_args.begin(), options_.coordinator_args.end());
   absl::StatusOr<Subprocess> p = Spawn(Bin("tpserve-coordinator"), args, dir_ + "/coordinator.log");
   if (!p.ok()) return p.status();
@@ -175,15 +179,19 @@ absl::Status Cluster::StartCoordinator(int client_port, int cluster_port, int me
 absl::Status Cluster::StartWorker(int replica, int rank) {
   const std::string ports = absl::StrCat(dir_, "/worker-", replica, "-", rank, ".ports");
   std::remove(ports.c_str());
-  std::vector<std::string> args = {
-      "--coordinator", cluster_address(), "--model", TinyModelDir(), "--model-name",
-      options_.model_name, "--group", absl::StrCat("g", replica), "--rank", std::to_string(rank),
-      "--world-size", std::to_string(options_.tp), "--threads", std::to_string(options_.threads),
-      "--max-slots", std::to_string(options_.max_slots), "--max-context", "1024",
-      "--port-file", ports};
+  std::vector<std::string> args = {"--coordinator", cluster_address(),
+                                   "--model",       TinyModelDir(),
+                                   "--model-name",  options_.model_name,
+                                   "--group",       absl::StrCat("g", replica),
+                                   "--rank",        std::to_string(rank),
+                                   "--world-size",  std::to_string(options_.tp),
+                                   "--threads",     std::to_string(options_.threads),
+                                   "--max-slots",   std::to_string(options_.max_slots),
+                                   "--max-context", "1024",
+                                   "--port-file",   ports};
   args.insert(args.end(), options_.worker_args.begin(), options_.worker_args.end());
-  absl::StatusOr<Subprocess> p =
-      Spawn(Bin("tpserve-worker"), args, absl::StrCat(dir_, "/worker-", replica, "-", rank, ".log"));
+  absl::StatusOr<Subprocess> p = Spawn(Bin("tpserve-worker"), args,
+                                       absl::StrCat(dir_, "/worker-", replica, "-", rank, ".log"));
   if (!p.ok()) return p.status();
   workers_.erase({replica, rank});
   Subprocess& worker = workers_.emplace(std::make_pair(replica, rank), std::move(*p)).first->second;
@@ -219,7 +227,8 @@ absl::Status Cluster::WaitReady(int ready, absl::Duration timeout) {
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError(absl::StrCat(ready, " ready replicas not reached; logs in ", dir_));
+  return absl::DeadlineExceededError(
+      absl::StrCat(ready, " ready replicas not reached; logs in ", dir_));
 }
 
 std::unique_ptr<cli::ChatClient> Cluster::Client(const std::string& token) const {

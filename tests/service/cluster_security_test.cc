@@ -78,10 +78,9 @@ TEST(ClusterSecurityTest, EveryPortIsTlsAndEveryCallerMustPresentItsToken) {
   const Secrets* s = MakeSecrets();
   if (s == nullptr) GTEST_SKIP() << "the openssl command line is not available";
   ClusterOptions options{.tp = 2, .replicas = 1};
-  options.coordinator_args = {"--tls-cert",         s->cert,       "--tls-key",
-                              s->key,               "--cluster-tls-cert", s->cert,
-                              "--cluster-tls-key",  s->key,       "--cluster-tls-ca",
-                              s->cert,              "--api-token-file",   s->api_token,
+  options.coordinator_args = {"--tls-cert",         s->cert,      "--tls-key",         s->key,
+                              "--cluster-tls-cert", s->cert,      "--cluster-tls-key", s->key,
+                              "--cluster-tls-ca",   s->cert,      "--api-token-file",  s->api_token,
                               "--join-token-file",  s->join_token};
   options.worker_args = {"--cluster-tls-ca",  s->cert, "--cluster-tls-cert", s->cert,
                          "--cluster-tls-key", s->key,  "--join-token-file",  s->join_token};

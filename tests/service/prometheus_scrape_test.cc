@@ -68,7 +68,8 @@ double Query(int port, const std::string& promql) {
       encoded += hex;
     }
   }
-  const nlohmann::json j = nlohmann::json::parse(HttpGet(port, "/api/v1/query?query=" + encoded), nullptr, false);
+  const nlohmann::json j =
+      nlohmann::json::parse(HttpGet(port, "/api/v1/query?query=" + encoded), nullptr, false);
   if (j.is_discarded() || j.value("status", "") != "success") return -1;
   const auto& result = j["data"]["result"];
   if (!result.is_array() || result.empty()) return -1;
@@ -88,12 +89,13 @@ bool PromtoolAccepts(const std::string& exposition, std::string* output) {
 }
 
 TEST(PrometheusScrapeTest, ARealPrometheusScrapesTheClusterAndCountersMove) {
-  if (access("/usr/bin/prometheus", X_OK) != 0) GTEST_SKIP() << "Debian package prometheus not installed";
+  if (access("/usr/bin/prometheus", X_OK) != 0)
+    GTEST_SKIP() << "Debian package prometheus not installed";
   ASSERT_OK_AND_ASSIGN(auto cluster, Cluster::Start({.tp = 2, .replicas = 1}));
   ASSERT_OK(cluster->WaitReady(1));
 
-  const std::vector<std::string> targets = {cluster->coordinator_metrics(), cluster->worker_metrics(0, 0),
-                                            cluster->worker_metrics(0, 1)};
+  const std::vector<std::string> targets = {
+      cluster->coordinator_metrics(), cluster->worker_metrics(0, 0), cluster->worker_metrics(0, 1)};
   for (const std::string& t : targets) {
     ASSERT_OK_AND_ASSIGN(std::string text, ScrapeMetrics(t));
     std::string out;
@@ -105,9 +107,10 @@ TEST(PrometheusScrapeTest, ARealPrometheusScrapesTheClusterAndCountersMove) {
   {
     std::ofstream cfg(dir + "/prometheus.yml");
     cfg << "global:\n  scrape_interval: 200ms\n  evaluation_interval: 1s\nscrape_configs:\n"
-        << "  - job_name: tpserve-coordinator\n    static_configs:\n      - targets: ['" << targets[0] << "']\n"
-        << "  - job_name: tpserve-worker\n    static_configs:\n      - targets: ['" << targets[1] << "', '"
-        << targets[2] << "']\n";
+        << "  - job_name: tpserve-coordinator\n    static_configs:\n      - targets: ['"
+        << targets[0] << "']\n"
+        << "  - job_name: tpserve-worker\n    static_configs:\n      - targets: ['" << targets[1]
+        << "', '" << targets[2] << "']\n";
   }
   const std::string log = dir + "/prometheus.log";
   ASSERT_OK_AND_ASSIGN(
@@ -120,7 +123,8 @@ TEST(PrometheusScrapeTest, ARealPrometheusScrapesTheClusterAndCountersMove) {
 
   // Every target up.
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < deadline && Query(port, "sum(up)") < 3) absl::SleepFor(absl::Milliseconds(200));
+  while (absl::Now() < deadline && Query(port, "sum(up)") < 3)
+    absl::SleepFor(absl::Milliseconds(200));
   EXPECT_EQ(Query(port, "sum(up)"), 3) << "targets not all up; see " << dir;
 
   // Traffic moves the counters Prometheus sees.
@@ -141,7 +145,8 @@ TEST(PrometheusScrapeTest, ARealPrometheusScrapesTheClusterAndCountersMove) {
   auto wait_for = [&](const std::string& q, double at_least) {
     const absl::Time until = absl::Now() + absl::Seconds(20);
     double v = -1;
-    while (absl::Now() < until && (v = Query(port, q)) < at_least) absl::SleepFor(absl::Milliseconds(200));
+    while (absl::Now() < until && (v = Query(port, q)) < at_least)
+      absl::SleepFor(absl::Milliseconds(200));
     return v;
   };
   EXPECT_GE(wait_for("sum(tpserve_requests_total)", 3), 3);

@@ -12,7 +12,9 @@
 
 namespace tpserve::testing {
 
-std::vector<std::string> GoldenModelNames() { return {"tiny_r1_tied", "tiny_r2_untied", "tiny_r3_bf16"}; }
+std::vector<std::string> GoldenModelNames() {
+  return {"tiny_r1_tied", "tiny_r2_untied", "tiny_r3_bf16"};
+}
 
 absl::StatusOr<GoldenManifest> LoadGoldenManifest(const std::string& model_name) {
   GoldenManifest m;
@@ -35,12 +37,14 @@ absl::StatusOr<GoldenManifest> LoadGoldenManifest(const std::string& model_name)
     m.cases.push_back(std::move(gc));
   }
   if (j.contains("batches")) {
-    for (const auto& b : j.at("batches")) m.batches.push_back(b.at("cases").get<std::vector<std::string>>());
+    for (const auto& b : j.at("batches"))
+      m.batches.push_back(b.at("cases").get<std::vector<std::string>>());
   }
   return m;
 }
 
-absl::StatusOr<std::vector<float>> LoadLogits(const std::string& path, int64_t* rows, int64_t* cols) {
+absl::StatusOr<std::vector<float>> LoadLogits(const std::string& path, int64_t* rows,
+                                              int64_t* cols) {
   absl::StatusOr<NpyArray> a = ReadNpy(path);
   if (!a.ok()) return a.status();
   if (a->shape.size() != 2) return absl::InvalidArgumentError(absl::StrCat(path, ": expected 2-D"));

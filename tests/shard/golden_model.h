@@ -32,7 +32,8 @@ struct GoldenManifest {
 absl::StatusOr<GoldenManifest> LoadGoldenManifest(const std::string& model_name);
 
 // Reads an .npy file of shape [rows, cols].
-absl::StatusOr<std::vector<float>> LoadLogits(const std::string& path, int64_t* rows, int64_t* cols);
+absl::StatusOr<std::vector<float>> LoadLogits(const std::string& path, int64_t* rows,
+                                              int64_t* cols);
 
 // max |a - b| / max |b| over all elements.
 double MaxRelError(absl::Span<const float> got, absl::Span<const float> want);

@@ -10,22 +10,22 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/core/backend_registry.h"
-#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tests/shard/golden_model.h"
 #include "tests/testing/status_matchers.h"
+#include "tools/model/generator.h"
 
 namespace tpserve {
 namespace {
 
-using tools::GenerationRequest;
-using tools::GeneratorOptions;
 using shard::LogitsMode;
 using shard::ModelOptions;
 using shard::StepPlan;
 using testing::GoldenCase;
 using testing::GoldenManifest;
 using testing::MaxRelError;
+using tools::GenerationRequest;
+using tools::GeneratorOptions;
 
 // Max abs error relative to the largest |logit| of the reference (the f32 bound).
 constexpr double kVsTransformers = 1e-4;
@@ -119,7 +119,8 @@ TEST_P(GoldenTest, PromptLogitsMatchTransformers) {
   ASSERT_NE(loaded, nullptr);
   for (const GoldenCase& c : manifest_.cases) {
     int64_t rows, cols;
-    ASSERT_OK_AND_ASSIGN(std::vector<float> want, testing::LoadLogits(c.prompt_logits_file, &rows, &cols));
+    ASSERT_OK_AND_ASSIGN(std::vector<float> want,
+                         testing::LoadLogits(c.prompt_logits_file, &rows, &cols));
     ASSERT_EQ(rows, static_cast<int64_t>(c.prompt.size()));
     std::vector<float> got = PromptLogits(*loaded->model, c.prompt, 256);
     ASSERT_EQ(got.size(), want.size()) << c.name;
@@ -137,7 +138,8 @@ TEST_P(GoldenTest, GreedyContinuationMatchesTransformers) {
     ASSERT_EQ(g.tokens.size(), 1u);
     EXPECT_EQ(g.tokens[0], c.greedy_tokens) << GetParam() << " " << c.name;
     int64_t rows, cols;
-    ASSERT_OK_AND_ASSIGN(std::vector<float> want, testing::LoadLogits(c.decode_logits_file, &rows, &cols));
+    ASSERT_OK_AND_ASSIGN(std::vector<float> want,
+                         testing::LoadLogits(c.decode_logits_file, &rows, &cols));
     ASSERT_EQ(g.logits[0].size(), want.size()) << c.name;
     const double err = MaxRelError(g.logits[0], want);
     EXPECT_LE(err, kVsTransformers) << GetParam() << " " << c.name;
@@ -183,7 +185,8 @@ TEST_P(GoldenTest, DecodeAfterPrefillEqualsFullForward) {
   std::vector<float> full = PromptLogits(*loaded->model, all, 256);
   const int64_t vocab = loaded->spec.text.vocab_size;
   // Rows P-1 .. P+30 of the full forward are the decode rows.
-  std::vector<float> tail(full.begin() + (static_cast<int64_t>(c.prompt.size()) - 1) * vocab, full.end());
+  std::vector<float> tail(full.begin() + (static_cast<int64_t>(c.prompt.size()) - 1) * vocab,
+                          full.end());
   EXPECT_LE(MaxRelError(g.logits[0], tail), kEnginePaths);
 }
 
@@ -224,16 +227,19 @@ TEST_P(GoldenTest, MixedPrefillAndDecodeInOneStep) {
   ASSERT_OK_AND_ASSIGN(int32_t sb, model.memory().AcquireSlot());
   // A: prefill all but its last token.
   StepPlan first;
-  first.sequences.push_back({.slot = sa, .start_index = 0,
+  first.sequences.push_back({.slot = sa,
+                             .start_index = 0,
                              .token_ids = {a.prompt.begin(), a.prompt.end() - 1},
                              .logits = LogitsMode::kNone});
   ASSERT_OK(model.Forward(first).status());
   // Then one step: A's last prompt token (a decode-shaped step) and B's whole prompt.
   StepPlan mixed;
-  mixed.sequences.push_back({.slot = sb, .start_index = 0, .token_ids = b.prompt,
-                             .logits = LogitsMode::kAll});
-  mixed.sequences.push_back({.slot = sa, .start_index = static_cast<int32_t>(a.prompt.size()) - 1,
-                             .token_ids = {a.prompt.back()}, .logits = LogitsMode::kLast});
+  mixed.sequences.push_back(
+      {.slot = sb, .start_index = 0, .token_ids = b.prompt, .logits = LogitsMode::kAll});
+  mixed.sequences.push_back({.slot = sa,
+                             .start_index = static_cast<int32_t>(a.prompt.size()) - 1,
+                             .token_ids = {a.prompt.back()},
+                             .logits = LogitsMode::kLast});
   ASSERT_OK_AND_ASSIGN(shard::StepLogits logits, model.Forward(mixed));
   const auto& rb = logits.sequence(0);
   const auto& ra = logits.sequence(1);
@@ -283,16 +289,20 @@ TEST(GoldenBf16KvTest, Bf16KvCacheStaysCloseToTransformers) {
   options.max_context = 512;
   options.max_tokens_per_step = 256;
   options.kv_dtype = DType::kBF16;
-  ASSERT_OK_AND_ASSIGN(shard::LoadedModel loaded, shard::LoadQwen35Model(m.model_dir, *backend, {}, options));
+  ASSERT_OK_AND_ASSIGN(shard::LoadedModel loaded,
+                       shard::LoadQwen35Model(m.model_dir, *backend, {}, options));
   for (const GoldenCase& c : m.cases) {
     std::vector<GenerationRequest> req = {{.prompt = c.prompt, .max_new_tokens = 1}};
     GeneratorOptions opts;
     opts.all_logits = true;
     std::vector<float> got;
-    opts.on_logits = [&](size_t, absl::Span<const float> row) { got.insert(got.end(), row.begin(), row.end()); };
+    opts.on_logits = [&](size_t, absl::Span<const float> row) {
+      got.insert(got.end(), row.begin(), row.end());
+    };
     ASSERT_OK(tools::Generate(*loaded.model, req, opts).status());
     int64_t rows, cols;
-    ASSERT_OK_AND_ASSIGN(std::vector<float> want, testing::LoadLogits(c.prompt_logits_file, &rows, &cols));
+    ASSERT_OK_AND_ASSIGN(std::vector<float> want,
+                         testing::LoadLogits(c.prompt_logits_file, &rows, &cols));
     const double err = MaxRelError(got, want);
     EXPECT_LE(err, 5e-3) << c.name;  // measured: 0.9e-3 .. 2.1e-3
     RecordProperty(c.name + "_bf16kv_rel_err", std::to_string(err));

@@ -38,14 +38,17 @@ TEST(SequenceMemoryTest, SlotsAndBlocksAreAccounted) {
   ASSERT_OK_AND_ASSIGN(int32_t a, mem->AcquireSlot());
   ASSERT_OK_AND_ASSIGN(int32_t b, mem->AcquireSlot());
   EXPECT_NE(a, b);
-  EXPECT_THAT(mem->AcquireSlot().status(), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("slots")));
+  EXPECT_THAT(mem->AcquireSlot().status(),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("slots")));
   ASSERT_OK(mem->Reserve(a, 33));  // 3 blocks
   EXPECT_EQ(mem->blocks_in_use(), 3);
   EXPECT_EQ(mem->reserved_tokens(a), 48);
   ASSERT_OK(mem->Reserve(a, 20));  // already covered
   EXPECT_EQ(mem->blocks_in_use(), 3);
-  EXPECT_THAT(mem->Reserve(b, 48), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("KV cache full")));
-  EXPECT_THAT(mem->Reserve(b, 65), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_context 64")));
+  EXPECT_THAT(mem->Reserve(b, 48),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("KV cache full")));
+  EXPECT_THAT(mem->Reserve(b, 65),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_context 64")));
   ASSERT_OK(mem->Reserve(b, 32));
   EXPECT_EQ(mem->blocks_in_use(), 5);
   // Block tables of the two slots are disjoint.
@@ -54,7 +57,8 @@ TEST(SequenceMemoryTest, SlotsAndBlocksAreAccounted) {
   ASSERT_OK(mem->Release(a));
   EXPECT_EQ(mem->blocks_in_use(), 2);
   EXPECT_EQ(mem->slots_in_use(), 1);
-  EXPECT_THAT(mem->Release(a), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not an acquired slot")));
+  EXPECT_THAT(mem->Release(a),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not an acquired slot")));
 }
 
 TEST(SequenceMemoryTest, AcquiredSlotStartsWithZeroState) {

@@ -24,8 +24,7 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
     *result_listener << "status is " << s.ToString();
     return false;
   }
-  return ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
+  return ::testing::ExplainMatchResult(message_matcher, std::string(s.message()), result_listener);
 }
 
 // StatusIs(code): matches a Status or StatusOr with that code, whatever the message.
@@ -52,19 +51,20 @@ MATCHER_P(IsOkAndHolds, value_matcher, "") {
 #define TPS_TESTING_CONCAT_INNER_(a, b) a##b
 #define TPS_TESTING_CONCAT_(a, b) TPS_TESTING_CONCAT_INNER_(a, b)
 
-#define EXPECT_OK(expr) EXPECT_TRUE(::tpserve::testing::GetStatus(expr).ok()) \
-    << ::tpserve::testing::GetStatus(expr).ToString()
-#define ASSERT_OK(expr)                                                          \
-  do {                                                                           \
-    const auto& tps_ok_ = (expr);                                                \
-    ASSERT_TRUE(::tpserve::testing::GetStatus(tps_ok_).ok())                     \
-        << ::tpserve::testing::GetStatus(tps_ok_).ToString();                    \
+#define EXPECT_OK(expr)                                 \
+  EXPECT_TRUE(::tpserve::testing::GetStatus(expr).ok()) \
+      << ::tpserve::testing::GetStatus(expr).ToString()
+#define ASSERT_OK(expr)                                       \
+  do {                                                        \
+    const auto& tps_ok_ = (expr);                             \
+    ASSERT_TRUE(::tpserve::testing::GetStatus(tps_ok_).ok())  \
+        << ::tpserve::testing::GetStatus(tps_ok_).ToString(); \
   } while (false)
 
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                              \
-  auto TPS_TESTING_CONCAT_(tps_statusor_, __LINE__) = (expr);                        \
-  ASSERT_TRUE(TPS_TESTING_CONCAT_(tps_statusor_, __LINE__).ok())                     \
-      << TPS_TESTING_CONCAT_(tps_statusor_, __LINE__).status().ToString();           \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                    \
+  auto TPS_TESTING_CONCAT_(tps_statusor_, __LINE__) = (expr);              \
+  ASSERT_TRUE(TPS_TESTING_CONCAT_(tps_statusor_, __LINE__).ok())           \
+      << TPS_TESTING_CONCAT_(tps_statusor_, __LINE__).status().ToString(); \
   lhs = std::move(TPS_TESTING_CONCAT_(tps_statusor_, __LINE__)).value()
 
 #endif  // TPSERVE_TESTS_TESTING_STATUS_MATCHERS_H_

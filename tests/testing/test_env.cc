@@ -32,7 +32,9 @@ std::string SharedDir() {
   return env != nullptr ? std::string(env) : SourceDir() + "/../shared";
 }
 
-std::string GoldenModelDir(const std::string& name) { return SourceDir() + "/tests/golden/" + name; }
+std::string GoldenModelDir(const std::string& name) {
+  return SourceDir() + "/tests/golden/" + name;
+}
 
 std::string MakeTempDir() {
   static std::once_flag once;

@@ -14,14 +14,14 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/model_spec.h"
+#include "model/model_tensors.h"
 #include "ops/comm/communicator.h"
 #include "ops/core/backend_registry.h"
 #include "shard/model_loader.h"
-#include "model/model_spec.h"
-#include "model/model_tensors.h"
-#include "tools/model/random_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
+#include "tools/model/random_model.h"
 
 namespace tpserve::shard {
 namespace {
@@ -33,8 +33,9 @@ size_t MappedRss(const std::string& path) {
   bool in_file = false;
   size_t kb = 0;
   while (std::getline(smaps, line)) {
-    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
-        line.find(' ') != std::string::npos && !absl::StartsWith(line, "Rss")) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+        line.find('-') != std::string::npos && line.find(' ') != std::string::npos &&
+        !absl::StartsWith(line, "Rss")) {
       in_file = absl::EndsWith(line, path);
       continue;
     }
@@ -67,7 +68,8 @@ class NoopCommunicator final : public comm::Communicator {
   absl::Status AllReduce(ops::TensorView, comm::ReduceOp, const comm::CollectiveOptions&) override {
     return absl::OkStatus();
   }
-  absl::Status AllGather(ops::ConstTensorView, ops::TensorView, const comm::CollectiveOptions&) override {
+  absl::Status AllGather(ops::ConstTensorView, ops::TensorView,
+                         const comm::CollectiveOptions&) override {
     return absl::OkStatus();
   }
   absl::Status Broadcast(ops::TensorView, int, const comm::CollectiveOptions&) override {
@@ -122,7 +124,9 @@ TEST(ResidentBytesTest, EachRankHoldsItsShareOfTheWeights) {
       const double bytes = static_cast<double>(t.num_elements()) * 4;
       const bool norm = absl::StrContains(t.name, "norm");
       const bool kv = absl::StrContains(t.name, "k_proj") || absl::StrContains(t.name, "v_proj");
-      expected += norm ? bytes : kv && spec.text.num_kv_heads < tp ? bytes / spec.text.num_kv_heads : bytes / tp;
+      expected += norm                                ? bytes
+                  : kv && spec.text.num_kv_heads < tp ? bytes / spec.text.num_kv_heads
+                                                      : bytes / tp;
     }
     for (int rank : {0, tp - 1}) {
       EvictFromPageCache(file);
@@ -132,10 +136,13 @@ TEST(ResidentBytesTest, EachRankHoldsItsShareOfTheWeights) {
       mo.max_tokens_per_step = 32;
       NoopCommunicator comm(rank, tp);
       {
-        ASSERT_OK_AND_ASSIGN(LoadedModel loaded, LoadQwen35Model(dir, *backend, {.tp_size = tp, .tp_rank = rank}, mo));
+        ASSERT_OK_AND_ASSIGN(LoadedModel loaded,
+                             LoadQwen35Model(dir, *backend, {.tp_size = tp, .tp_rank = rank}, mo));
         ASSERT_OK(loaded.model->set_communicator(&comm));
         StepPlan plan;
-        plan.sequences.push_back({.slot = 0, .start_index = 0, .token_ids = {1, 2, 3, 4, 5, 6, 7, 8},
+        plan.sequences.push_back({.slot = 0,
+                                  .start_index = 0,
+                                  .token_ids = {1, 2, 3, 4, 5, 6, 7, 8},
                                   .new_sequence = true});
         ASSERT_OK(loaded.model->Forward(plan).status());
         const double resident =
@@ -147,16 +154,17 @@ TEST(ResidentBytesTest, EachRankHoldsItsShareOfTheWeights) {
         const ModelWeights& w = loaded.model->weights();
         int64_t pieces = 2;  // embedding (= head when tied) and one spare
         for (const LayerWeights& l : w.layers) {
-          for (const LinearWeight* lin : {&l.attention.q_proj, &l.attention.k_proj, &l.attention.v_proj,
-                                          &l.attention.o_proj, &l.delta_net.in_proj_qkv,
-                                          &l.delta_net.in_proj_z, &l.delta_net.in_proj_a,
-                                          &l.delta_net.in_proj_b, &l.delta_net.out_proj,
-                                          &l.mlp.gate_proj, &l.mlp.up_proj, &l.mlp.down_proj}) {
+          for (const LinearWeight* lin :
+               {&l.attention.q_proj, &l.attention.k_proj, &l.attention.v_proj, &l.attention.o_proj,
+                &l.delta_net.in_proj_qkv, &l.delta_net.in_proj_z, &l.delta_net.in_proj_a,
+                &l.delta_net.in_proj_b, &l.delta_net.out_proj, &l.mlp.gate_proj, &l.mlp.up_proj,
+                &l.mlp.down_proj}) {
             pieces += static_cast<int64_t>(lin->pieces.size());
           }
         }
         const double slack = static_cast<double>(pieces) * 2 * 4096 + 256 * 1024;
-        EXPECT_LE(resident, expected + slack) << "T=" << tp << " rank " << rank << " slack " << slack;
+        EXPECT_LE(resident, expected + slack)
+            << "T=" << tp << " rank " << rank << " slack " << slack;
         EXPECT_GE(resident, expected * 0.9) << "T=" << tp << " rank " << rank;
         RecordProperty(absl::StrCat("T", tp, "_rank", rank, "_resident_over_expected"),
                        std::to_string(resident / expected));

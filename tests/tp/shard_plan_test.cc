@@ -41,13 +41,15 @@ void CheckCoverage(const model::Qwen35Spec& spec, int tp) {
     ASSERT_OK_AND_ASSIGN(ShardSpec s, plan.SpecFor(t.name));
     const int64_t dim = t.shape[static_cast<size_t>(s.dim)];
     const std::vector<int> count = Coverage(s, dim, tp);
-    const bool kv = t.name.find("k_proj") != std::string::npos || t.name.find("v_proj") != std::string::npos;
+    const bool kv =
+        t.name.find("k_proj") != std::string::npos || t.name.find("v_proj") != std::string::npos;
     const int expect = s.kind == SplitKind::kReplicated ? tp
                        : kv && spec.text.num_kv_heads < tp
                            ? tp / static_cast<int>(spec.text.num_kv_heads)
                            : 1;
     for (int64_t i = 0; i < dim; ++i) {
-      ASSERT_EQ(count[static_cast<size_t>(i)], expect) << t.name << " index " << i << " at T=" << tp;
+      ASSERT_EQ(count[static_cast<size_t>(i)], expect)
+          << t.name << " index " << i << " at T=" << tp;
     }
   }
 }
@@ -69,7 +71,8 @@ TEST(ShardPlanTest, TpThatDoesNotDivideAHeadCountIsNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tp_size 5 does not divide")));
   ASSERT_OK_AND_ASSIGN(model::Qwen35Spec small, model::Qwen35Preset("0.8b"));
   EXPECT_THAT(ShardPlan::Make(small, 3).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not divide num_attention_heads 8")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("does not divide num_attention_heads 8")));
 }
 
 TEST(ShardPlanTest, UnknownTensorHasNoRule) {
@@ -107,7 +110,8 @@ TEST_P(GoldenShardsTest, RankSlicesReassembleTheFullTensors) {
         ASSERT_OK_AND_ASSIGN(std::vector<SliceRange> ranges, RankRanges(s, dim, tp, r));
         for (const SliceRange& range : ranges) {
           std::vector<std::byte> part(static_cast<size_t>(outer * range.size() * inner) * esize);
-          ASSERT_OK(ckpt->CopySlice(name, s.dim, range.begin, range.end, dtype, part.data(), part.size()));
+          ASSERT_OK(ckpt->CopySlice(name, s.dim, range.begin, range.end, dtype, part.data(),
+                                    part.size()));
           for (int64_t o = 0; o < outer; ++o) {
             std::memcpy(&rebuilt[static_cast<size_t>((o * dim + range.begin) * inner) * esize],
                         &part[static_cast<size_t>(o * range.size() * inner) * esize],
@@ -115,7 +119,8 @@ TEST_P(GoldenShardsTest, RankSlicesReassembleTheFullTensors) {
           }
         }
       }
-      ASSERT_EQ(std::memcmp(rebuilt.data(), info.data, info.byte_size), 0) << name << " at T=" << tp;
+      ASSERT_EQ(std::memcmp(rebuilt.data(), info.data, info.byte_size), 0)
+          << name << " at T=" << tp;
     }
   }
 }

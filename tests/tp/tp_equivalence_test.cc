@@ -7,14 +7,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ops/base/store.h"
 #include "ops/comm/gloo/gloo_communicator.h"
 #include "ops/comm/shm/shm_communicator.h"
-#include "ops/base/store.h"
 #include "ops/core/backend_registry.h"
-#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tests/shard/golden_model.h"
 #include "tests/testing/status_matchers.h"
+#include "tools/model/generator.h"
 
 namespace tpserve {
 namespace {
@@ -47,8 +47,9 @@ std::vector<RankOutput> RunSharded(const std::string& model_dir, int tp,
       options.max_context = 256;
       options.max_tokens_per_step = 256;
       options.kv_dtype = DType::kF32;
-      ASSERT_OK_AND_ASSIGN(shard::LoadedModel loaded,
-                           shard::LoadQwen35Model(model_dir, *backend, {.tp_size = tp, .tp_rank = r}, options));
+      ASSERT_OK_AND_ASSIGN(
+          shard::LoadedModel loaded,
+          shard::LoadQwen35Model(model_dir, *backend, {.tp_size = tp, .tp_rank = r}, options));
       ASSERT_OK(loaded.model->set_communicator(comm.get()));
       RankOutput& mine = out[static_cast<size_t>(r)];
       mine.logits.resize(requests.size());
@@ -83,7 +84,8 @@ TEST_P(TpEquivalenceTest, GreedyTokensAndLogitsMatchAtEveryTpSize) {
     for (int r = 0; r < tp; ++r) {
       ASSERT_EQ(tn[static_cast<size_t>(r)].tokens.size(), requests.size()) << "rank " << r;
       for (size_t i = 0; i < requests.size(); ++i) {
-        EXPECT_EQ(tn[static_cast<size_t>(r)].tokens[i], t1[0].tokens[i]) << "T=" << tp << " rank " << r;
+        EXPECT_EQ(tn[static_cast<size_t>(r)].tokens[i], t1[0].tokens[i])
+            << "T=" << tp << " rank " << r;
         EXPECT_LE(testing::MaxRelError(tn[static_cast<size_t>(r)].logits[i], t1[0].logits[i]), 1e-4)
             << "T=" << tp << " rank " << r << " request " << i;
       }

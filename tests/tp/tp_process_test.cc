@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <optional>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,7 +66,8 @@ TEST_P(TpProcessTest, GenerateGivesTheSameTokensAtEveryTpSize) {
   const nlohmann::json j1 = nlohmann::json::parse(t1, nullptr, false);
   ASSERT_FALSE(j1.is_discarded()) << t1;
   for (int tp : {2, 4}) {
-    const nlohmann::json jn = nlohmann::json::parse(RunOk(base + sampled + std::to_string(tp)), nullptr, false);
+    const nlohmann::json jn =
+        nlohmann::json::parse(RunOk(base + sampled + std::to_string(tp)), nullptr, false);
     ASSERT_FALSE(jn.is_discarded());
     EXPECT_EQ(jn.at("tokens"), j1.at("tokens")) << "tp " << tp;
   }

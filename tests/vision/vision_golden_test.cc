@@ -13,10 +13,10 @@
 #include "gtest/gtest.h"
 #include "ops/base/npy.h"
 #include "ops/core/backend_registry.h"
-#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
+#include "tools/model/generator.h"
 
 namespace tpserve {
 namespace {

@@ -8,14 +8,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ops/comm/shm/shm_communicator.h"
 #include "ops/base/store.h"
+#include "ops/comm/shm/shm_communicator.h"
 #include "ops/core/backend_registry.h"
-#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "shard/shard_plan.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/vision/vision_golden.h"
+#include "tools/model/generator.h"
 #include "vision/image_encoder.h"
 
 namespace tpserve {

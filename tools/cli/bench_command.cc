@@ -13,11 +13,11 @@
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
-#include "tools/model/generator.h"
 #include "shard/model_loader.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
+#include "tools/model/generator.h"
 #include "worker/local_group.h"
 
 namespace tpserve::cli {
@@ -67,7 +67,8 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 absl::Status RunBench(const std::vector<std::string>& argv) {
-  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches", "repeats"};
+  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches",
+                                       "repeats"};
   value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
   TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, value_flags, {"json", "help"}));
   if (args.Bool("help")) {
@@ -88,14 +89,16 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   }
   for (int32_t b : batches) {
     if (b <= 0 || b > 1024) {
-      return absl::InvalidArgumentError(absl::StrCat("--batches entries must be in [1, 1024], got ", b));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--batches entries must be in [1, 1024], got ", b));
     }
   }
   TPS_ASSIGN_OR_RETURN(ModelFlags flags, ParseModelFlags(args));
   constexpr int64_t kDecodePrompt = 8;
   shard::ModelOptions options = flags.options;
   options.max_slots = *std::max_element(batches.begin(), batches.end());
-  options.max_context = static_cast<int32_t>(std::max(prompt_len, kDecodePrompt) + decode_tokens + 1);
+  options.max_context =
+      static_cast<int32_t>(std::max(prompt_len, kDecodePrompt) + decode_tokens + 1);
   options.max_tokens_per_step = std::max<int64_t>({flags.prefill_chunk, options.max_slots, 1});
   options.max_logit_rows = options.max_slots;
 
@@ -107,8 +110,8 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   const int64_t vocab = std::min<int64_t>(model.spec().text.vocab_size, 248044);
   // Every rank streams its own shard; the leader's shard is 1/tp of the sharded weights.
   const size_t weight_bytes = StepWeightBytes(model.weights()) * static_cast<size_t>(tp);
-  const size_t state_bytes =
-      model.memory().state_bytes() / static_cast<size_t>(options.max_slots) * static_cast<size_t>(tp);
+  const size_t state_bytes = model.memory().state_bytes() / static_cast<size_t>(options.max_slots) *
+                             static_cast<size_t>(tp);
   tools::GeneratorOptions gen;
   gen.prefill_chunk = flags.prefill_chunk;
 
@@ -134,17 +137,20 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   report["deltanet_state_bytes_per_sequence"] = state_bytes;
   std::printf("backend: %s\n", replica->Describe().c_str());
   std::printf("weights read per decode step: %.1f MB (%s); DeltaNet state per sequence: %.1f MB\n",
-              static_cast<double>(weight_bytes) / 1e6, std::string(DTypeName(model.weights().weight_dtype)).c_str(),
+              static_cast<double>(weight_bytes) / 1e6,
+              std::string(DTypeName(model.weights().weight_dtype)).c_str(),
               static_cast<double>(state_bytes) / 1e6);
   std::printf("prefill %lld tokens: %.1f tokens/s (median of %lld)\n",
-              static_cast<long long>(prompt_len), Median(prefill_tps), static_cast<long long>(repeats));
+              static_cast<long long>(prompt_len), Median(prefill_tps),
+              static_cast<long long>(repeats));
 
   for (int32_t batch : batches) {
     std::vector<double> tps, step_s, comm_share;
     for (int64_t r = 0; r < repeats; ++r) {
       std::vector<tools::GenerationRequest> reqs(static_cast<size_t>(batch));
       for (int32_t b = 0; b < batch; ++b) {
-        reqs[static_cast<size_t>(b)].prompt = RandomIds(kDecodePrompt, vocab, 7 + static_cast<uint64_t>(b));
+        reqs[static_cast<size_t>(b)].prompt =
+            RandomIds(kDecodePrompt, vocab, 7 + static_cast<uint64_t>(b));
         reqs[static_cast<size_t>(b)].max_new_tokens = static_cast<int32_t>(decode_tokens + 1);
       }
       tools::GenerationStats st;
@@ -160,12 +166,17 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
     }
     const double step = Median(step_s);
     // Traffic per step: every weight once, and each sequence's DeltaNet state read and written.
-    const double bytes = static_cast<double>(weight_bytes) + 2.0 * batch * static_cast<double>(state_bytes);
+    const double bytes =
+        static_cast<double>(weight_bytes) + 2.0 * batch * static_cast<double>(state_bytes);
     const double gbps = bytes / step / 1e9;
-    std::printf("decode batch %d: %.2f tokens/s (%.1f ms/step), weight bytes per token %.1f MB, "
-                "achieved %.1f GB/s%s\n",
-                batch, Median(tps), step * 1e3, static_cast<double>(weight_bytes) / batch / 1e6, gbps,
-                comm_share.empty() ? "" : absl::StrFormat(", %.0f%% of time in collectives (leader)", 100 * Median(comm_share)).c_str());
+    std::printf(
+        "decode batch %d: %.2f tokens/s (%.1f ms/step), weight bytes per token %.1f MB, "
+        "achieved %.1f GB/s%s\n",
+        batch, Median(tps), step * 1e3, static_cast<double>(weight_bytes) / batch / 1e6, gbps,
+        comm_share.empty()
+            ? ""
+            : absl::StrFormat(", %.0f%% of time in collectives (leader)", 100 * Median(comm_share))
+                  .c_str());
     nlohmann::json d;
     d["batch"] = batch;
     d["tokens_per_s"] = Median(tps);

@@ -17,7 +17,8 @@ absl::StatusOr<std::unique_ptr<ChatClient>> ChatClient::Connect(const ClientOpti
     creds = grpc::InsecureChannelCredentials();
   } else {
     std::ifstream in(options.tls_ca_file);
-    if (!in) return absl::NotFoundError(absl::StrCat("--tls-ca: cannot read ", options.tls_ca_file));
+    if (!in)
+      return absl::NotFoundError(absl::StrCat("--tls-ca: cannot read ", options.tls_ca_file));
     std::stringstream ss;
     ss << in.rdbuf();
     grpc::SslCredentialsOptions ssl;
@@ -27,7 +28,8 @@ absl::StatusOr<std::unique_ptr<ChatClient>> ChatClient::Connect(const ClientOpti
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   auto channel = grpc::CreateCustomChannel(options.address, creds, args);
-  return std::unique_ptr<ChatClient>(new ChatClient(v1::ChatService::NewStub(channel), options.token));
+  return std::unique_ptr<ChatClient>(
+      new ChatClient(v1::ChatService::NewStub(channel), options.token));
 }
 
 void ChatClient::Prepare(grpc::ClientContext& context) const {

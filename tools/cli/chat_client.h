@@ -14,9 +14,9 @@
 namespace tpserve::cli {
 
 struct ClientOptions {
-  std::string address;        // host:port
-  std::string tls_ca_file;    // non-empty: TLS, verifying the server with this CA
-  std::string token;          // non-empty: "authorization: Bearer <token>"
+  std::string address;      // host:port
+  std::string tls_ca_file;  // non-empty: TLS, verifying the server with this CA
+  std::string token;        // non-empty: "authorization: Bearer <token>"
 };
 
 class ChatClient {

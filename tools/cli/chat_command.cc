@@ -47,7 +47,8 @@ absl::StatusOr<ClientOptions> ClientFlags(const Args& args) {
   o.token = args.String("token", "");
   if (args.Has("token-file")) {
     std::ifstream in(args.String("token-file", ""));
-    if (!in) return absl::NotFoundError("--token-file: cannot read " + args.String("token-file", ""));
+    if (!in)
+      return absl::NotFoundError("--token-file: cannot read " + args.String("token-file", ""));
     std::stringstream ss;
     ss << in.rdbuf();
     o.token = std::string(absl::StripAsciiWhitespace(ss.str()));
@@ -79,8 +80,10 @@ absl::StatusOr<std::string> ResolveModel(ChatClient& client, const std::string& 
                                                    "); name one"));
   }
   if (chosen->random_weights()) {
-    std::fprintf(stderr, "note: %s has RANDOM weights (no real checkpoint on this machine): its "
-                         "replies are noise\n", chosen->name().c_str());
+    std::fprintf(stderr,
+                 "note: %s has RANDOM weights (no real checkpoint on this machine): its "
+                 "replies are noise\n",
+                 chosen->name().c_str());
   }
   return chosen->name();
 }
@@ -118,13 +121,12 @@ class InterruptHandler {
 }  // namespace
 
 absl::Status RunChat(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(
-      Args args,
-      Args::Parse(argv,
-                  {"addr", "model", "prompt", "system", "image", "max-tokens", "temperature",
-                   "top-k", "top-p", "min-p", "repetition-penalty", "seed", "stop", "token",
-                   "token-file", "tls-ca"},
-                  {"think", "no-think", "hide-reasoning", "help"}));
+  TPS_ASSIGN_OR_RETURN(Args args,
+                       Args::Parse(argv,
+                                   {"addr", "model", "prompt", "system", "image", "max-tokens",
+                                    "temperature", "top-k", "top-p", "min-p", "repetition-penalty",
+                                    "seed", "stop", "token", "token-file", "tls-ca"},
+                                   {"think", "no-think", "hide-reasoning", "help"}));
   if (args.Bool("help")) {
     std::fputs(kChatHelp, stdout);
     return absl::OkStatus();
@@ -225,7 +227,8 @@ absl::Status RunChat(const std::vector<std::string>& argv) {
     if (!done.ok()) return done.status();
     static const char* kReasons[] = {"?", "stop", "length", "tool_calls", "cancelled"};
     const int r = static_cast<int>(done->finish_reason());
-    std::fprintf(stderr, "[%s: %d prompt + %d completion tokens, first token %.2f s, total %.2f s]\n",
+    std::fprintf(stderr,
+                 "[%s: %d prompt + %d completion tokens, first token %.2f s, total %.2f s]\n",
                  kReasons[r >= 0 && r <= 4 ? r : 0], done->usage().prompt_tokens(),
                  done->usage().completion_tokens(), done->time_to_first_token_seconds(),
                  done->total_seconds());
@@ -255,7 +258,8 @@ absl::Status RunChat(const std::vector<std::string>& argv) {
 }
 
 absl::Status RunModels(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"addr", "token", "token-file", "tls-ca"}, {"help"}));
+  TPS_ASSIGN_OR_RETURN(Args args,
+                       Args::Parse(argv, {"addr", "token", "token-file", "tls-ca"}, {"help"}));
   if (args.Bool("help")) {
     std::fputs("usage: tpserve models --addr HOST:PORT [--token T | --token-file F] [--tls-ca F]\n",
                stdout);

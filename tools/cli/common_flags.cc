@@ -9,11 +9,13 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
   ModelFlags f;
   TPS_ASSIGN_OR_RETURN(int64_t threads, args.Int("threads", 0));
   if (threads < 0 || threads > 1024) {
-    return absl::InvalidArgumentError(absl::StrCat("--threads must be in [0, 1024], got ", threads));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads must be in [0, 1024], got ", threads));
   }
   f.threads = static_cast<int>(threads);
   TPS_ASSIGN_OR_RETURN(int64_t tp, args.Int("tp", 1));
-  if (tp < 1 || tp > 64) return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
+  if (tp < 1 || tp > 64)
+    return absl::InvalidArgumentError(absl::StrCat("--tp must be in [1, 64], got ", tp));
   f.tp = static_cast<int>(tp);
   TPS_ASSIGN_OR_RETURN(f.transport,
                        worker::ParseTransport(args.String("transport", "shm"), "--transport"));
@@ -31,8 +33,8 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
   f.options.max_context = static_cast<int32_t>(max_context);
   TPS_ASSIGN_OR_RETURN(f.options.delta_net_chunk_size, args.Int("delta-net-chunk", 64));
   if (f.options.delta_net_chunk_size < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("--delta-net-chunk must be >= 0, got ",
-                                                   f.options.delta_net_chunk_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--delta-net-chunk must be >= 0, got ", f.options.delta_net_chunk_size));
   }
   const std::string kv = args.String("kv-dtype", "");
   if (kv == "f32") {
@@ -40,7 +42,8 @@ absl::StatusOr<ModelFlags> ParseModelFlags(const Args& args) {
   } else if (kv == "bf16") {
     f.options.kv_dtype = DType::kBF16;
   } else if (!kv.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("--kv-dtype must be f32 or bf16, got '", kv, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--kv-dtype must be f32 or bf16, got '", kv, "'"));
   }
   TPS_ASSIGN_OR_RETURN(f.options.vision_parallelism,
                        shard::ParseVisionParallelism(args.String("vision-parallelism", "auto"),

@@ -15,21 +15,22 @@
 
 namespace tpserve::cli {
 
-#define COMMON_MODEL_FLAGS_HELP                                                           \
-  "  --tp N                   shard the model over N local processes (default 1)\n"       \
-  "  --transport shm|gloo     collectives between those processes (default shm)\n"       \
-  "  --threads N              CPU threads (default: all cores; per rank with --tp: 1)\n"  \
-  "  --kv-dtype f32|bf16      KV cache dtype (default: the checkpoint's dtype)\n"         \
-  "  --max-context N          tokens per sequence (default: what the command needs)\n"    \
-  "  --prefill-chunk N        prompt tokens per step (default 512)\n"                     \
-  "  --delta-net-chunk N      chunk size of the delta rule in prefill; 0 = recurrence (default 64)\n" \
-  "  --vision-parallelism auto|tensor|data  vision tower across --tp ranks: split (tensor) or\n"    \
+#define COMMON_MODEL_FLAGS_HELP                                                                  \
+  "  --tp N                   shard the model over N local processes (default 1)\n"              \
+  "  --transport shm|gloo     collectives between those processes (default shm)\n"               \
+  "  --threads N              CPU threads (default: all cores; per rank with --tp: 1)\n"         \
+  "  --kv-dtype f32|bf16      KV cache dtype (default: the checkpoint's dtype)\n"                \
+  "  --max-context N          tokens per sequence (default: what the command needs)\n"           \
+  "  --prefill-chunk N        prompt tokens per step (default 512)\n"                            \
+  "  --delta-net-chunk N      chunk size of the delta rule in prefill; 0 = recurrence (default " \
+  "64)\n"                                                                                        \
+  "  --vision-parallelism auto|tensor|data  vision tower across --tp ranks: split (tensor) or\n" \
   "                           whole on every rank, images spread (data); auto = tensor when\n"   \
   "                           the heads divide (default auto)\n"
 
-inline const std::set<std::string> kCommonModelValueFlags = {"tp", "transport", "threads", "kv-dtype", "max-context",
-                                                             "prefill-chunk", "delta-net-chunk",
-                                                             "vision-parallelism"};
+inline const std::set<std::string> kCommonModelValueFlags = {
+    "tp",          "transport",     "threads",         "kv-dtype",
+    "max-context", "prefill-chunk", "delta-net-chunk", "vision-parallelism"};
 
 struct ModelFlags {
   int tp = 1;

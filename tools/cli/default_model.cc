@@ -30,17 +30,19 @@ bool IsModelDir(const fs::path& dir) {
 // (a 10 s probe) on machines without access.
 absl::StatusOr<std::string> Download(const std::string& repo, const fs::path& into) {
   const std::string base = absl::StrCat("https://huggingface.co/", repo, "/resolve/main/");
-  if (std::system(absl::StrCat("curl -sfL -m 10 -o /dev/null ", base, "config.json").c_str()) != 0) {
+  if (std::system(absl::StrCat("curl -sfL -m 10 -o /dev/null ", base, "config.json").c_str()) !=
+      0) {
     return absl::UnavailableError(absl::StrCat("cannot reach huggingface.co for ", repo));
   }
   std::error_code ec;
   fs::create_directories(into, ec);
   for (const char* file : {"config.json", "generation_config.json", "tokenizer.json",
                            "tokenizer_config.json", "chat_template.jinja", "model.safetensors"}) {
-    const std::string cmd = absl::StrCat("curl -sfL --retry 3 -o '", (into / file).string(), ".part' ",
-                                         base, file);
+    const std::string cmd =
+        absl::StrCat("curl -sfL --retry 3 -o '", (into / file).string(), ".part' ", base, file);
     if (std::system(cmd.c_str()) != 0) {
-      if (std::string(file) == "chat_template.jinja" || std::string(file) == "tokenizer_config.json") {
+      if (std::string(file) == "chat_template.jinja" ||
+          std::string(file) == "tokenizer_config.json") {
         continue;  // optional
       }
       return absl::UnavailableError(absl::StrCat("downloading ", repo, "/", file, " failed"));

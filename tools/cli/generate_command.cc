@@ -27,20 +27,20 @@
 #include "coordinator/tokenizer/incremental_detokenizer.h"
 #include "coordinator/tokenizer/output_parser.h"
 #include "coordinator/tokenizer/tokenizer.h"
+#include "model/model_spec.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/npy.h"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
-#include "tools/model/generator.h"
 #include "shard/model_loader.h"
-#include "model/model_spec.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
-#include "worker/local_group.h"
+#include "tools/model/generator.h"
 #include "vision/image_plan.h"
 #include "vision/mrope_positions.h"
 #include "vision/preprocess_config.h"
+#include "worker/local_group.h"
 
 namespace tpserve::cli {
 namespace {
@@ -180,7 +180,8 @@ absl::StatusOr<std::vector<int32_t>> ExpandPlaceholders(const std::vector<int32_
 absl::Status RunGenerate(const std::vector<std::string>& argv) {
   std::set<std::string> value_flags = {"model", "prompt-ids", "max-tokens", "temperature",
                                        "top-k", "top-p",      "min-p",      "repetition-penalty",
-                                       "seed",  "logits-out", "prompt",     "system", "image"};
+                                       "seed",  "logits-out", "prompt",     "system",
+                                       "image"};
   value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
   TPS_ASSIGN_OR_RETURN(
       Args args,
@@ -212,8 +213,9 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   }
   if (!images.bytes.empty()) {
     TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(model_dir));
-    TPS_ASSIGN_OR_RETURN(prompt, ExpandPlaceholders(prompt, spec.image_token_id, images,
-                                                    args.Has("prompt") ? "--prompt" : "--prompt-ids"));
+    TPS_ASSIGN_OR_RETURN(prompt,
+                         ExpandPlaceholders(prompt, spec.image_token_id, images,
+                                            args.Has("prompt") ? "--prompt" : "--prompt-ids"));
   }
   TPS_ASSIGN_OR_RETURN(int64_t max_tokens, args.Int("max-tokens", 16));
   if (max_tokens <= 0) {
@@ -297,9 +299,8 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     };
   }
   tools::GenerationStats stats;
-  TPS_ASSIGN_OR_RETURN(
-      std::vector<tools::GenerationResult> results,
-      tools::Generate(*replica, absl::MakeConstSpan(&request, 1), gen, &stats));
+  TPS_ASSIGN_OR_RETURN(std::vector<tools::GenerationResult> results,
+                       tools::Generate(*replica, absl::MakeConstSpan(&request, 1), gen, &stats));
   TPS_RETURN_IF_ERROR(write_status);
   if (!logits_out.empty()) TPS_RETURN_IF_ERROR(npy.Close());
 

@@ -2,19 +2,19 @@
 #include <cstdio>
 #include <iostream>
 
-#include "ops/base/status_macros.h"
-#include "tools/model/inspect.h"
 #include "model/memory_estimate.h"
 #include "model/model_spec.h"
+#include "ops/base/status_macros.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/model/inspect.h"
 
 namespace tpserve::cli {
 
 absl::Status RunInspect(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"model", "weight-dtype", "kv-dtype",
-                                                     "sequences", "tokens"},
-                                              {"json", "help"}));
+  TPS_ASSIGN_OR_RETURN(
+      Args args, Args::Parse(argv, {"model", "weight-dtype", "kv-dtype", "sequences", "tokens"},
+                             {"json", "help"}));
   if (args.Bool("help")) {
     std::fputs(
         "usage: tpserve inspect --model DIR [--json] [--weight-dtype bf16|f32|f16]\n"
@@ -41,7 +41,8 @@ absl::Status RunInspect(const std::vector<std::string>& argv) {
   tools::InspectOptions options;
   options.model_dir = dir;
   TPS_ASSIGN_OR_RETURN(options.num_sequences, args.Int("sequences", options.num_sequences));
-  TPS_ASSIGN_OR_RETURN(options.tokens_per_sequence, args.Int("tokens", options.tokens_per_sequence));
+  TPS_ASSIGN_OR_RETURN(options.tokens_per_sequence,
+                       args.Int("tokens", options.tokens_per_sequence));
   if (options.num_sequences <= 0 || options.tokens_per_sequence <= 0) {
     return absl::InvalidArgumentError("--sequences and --tokens must be > 0");
   }

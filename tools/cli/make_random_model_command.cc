@@ -6,13 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/model_spec.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
-#include "model/model_spec.h"
-#include "tools/model/random_model.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/default_model.h"
+#include "tools/model/random_model.h"
 
 namespace tpserve::cli {
 
@@ -68,7 +68,8 @@ absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
   if (args.Bool("help")) {
     std::printf(
         "usage: tpserve make-random-model --out DIR [--preset 0.8b] [--dtype bf16|f16|f32]\n"
-        "                                 [--seed S] [--no-vision] [--shard-mb MB] [--no-tokenizer]\n"
+        "                                 [--seed S] [--no-vision] [--shard-mb MB] "
+        "[--no-tokenizer]\n"
         "Writes config.json and random weights with the exact tensor names and shapes of a\n"
         "published Qwen3.5 size (presets: %s; and \"tiny\", the real vocabulary on a 64-wide\n"
         "4-layer body), plus a tokenizer.json (a small Qwen3.5-style vocabulary with the real\n"
@@ -82,7 +83,8 @@ absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
   const std::string dtype = args.String("dtype", "bf16");
   std::optional<DType> d = model::ConfigDTypeToDType(dtype);
   if (!d.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat("--dtype must be bf16, f16 or f32, got '", dtype, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dtype must be bf16, f16 or f32, got '", dtype, "'"));
   }
   options.weight_dtype = *d;
   TPS_ASSIGN_OR_RETURN(int64_t seed, args.Int("seed", 0));
@@ -95,13 +97,15 @@ absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(tools::RandomModelPlan plan, tools::PlanRandomQwen35Model(options));
   const auto start = std::chrono::steady_clock::now();
   TPS_RETURN_IF_ERROR(tools::WriteRandomQwen35Model(options));
-  if (!args.Bool("no-tokenizer")) TPS_RETURN_IF_ERROR(WriteRandomModelCompanions(options.output_dir));
+  if (!args.Bool("no-tokenizer"))
+    TPS_RETURN_IF_ERROR(WriteRandomModelCompanions(options.output_dir));
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("wrote %s: preset %s, %.3f B params, %.2f GB in %zu file(s), %.1f s (random weights)\n",
-              options.output_dir.c_str(), options.preset.c_str(),
-              static_cast<double>(plan.total_params()) / 1e9,
-              static_cast<double>(plan.total_bytes()) / 1e9, plan.files.size(), secs);
+  std::printf(
+      "wrote %s: preset %s, %.3f B params, %.2f GB in %zu file(s), %.1f s (random weights)\n",
+      options.output_dir.c_str(), options.preset.c_str(),
+      static_cast<double>(plan.total_params()) / 1e9, static_cast<double>(plan.total_bytes()) / 1e9,
+      plan.files.size(), secs);
   return absl::OkStatus();
 }
 

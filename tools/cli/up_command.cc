@@ -36,7 +36,8 @@ constexpr char kUpHelp[] =
     "Starts a coordinator and R groups of N CPU worker ranks on this host, waits until every\n"
     "replica is ready, prints the chat address and serves until Ctrl-C.\n"
     "\n"
-    "  --model DIR              a Hugging Face model directory (default: Qwen/Qwen3.5-0.8B from the\n"
+    "  --model DIR              a Hugging Face model directory (default: Qwen/Qwen3.5-0.8B from "
+    "the\n"
     "                           local HF cache or the hub; else a random-weight stand-in of its\n"
     "                           shape, whose replies are noise)\n"
     "  --model-name NAME        served name (default: the directory's name)\n"
@@ -96,8 +97,8 @@ absl::StatusOr<nlohmann::json> WaitForPortFile(const std::string& path, Subproce
       if (!j.is_discarded() && j.is_object()) return j;
     }
     if (!process.Running()) {
-      return absl::UnavailableError(absl::StrCat("process ", process.pid(), " ",
-                                                 process.DescribeExit(), " during startup"));
+      return absl::UnavailableError(
+          absl::StrCat("process ", process.pid(), " ", process.DescribeExit(), " during startup"));
     }
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -119,12 +120,12 @@ void StopAll(std::vector<Child>& children) {
 
 absl::Status RunUp(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(
-      Args args, Args::Parse(argv,
-                             {"model", "model-name", "tp", "replicas", "port", "threads",
-                              "max-slots", "max-context", "transport", "random-preset",
-                              "ready-file", "log-dir", "api-token-file", "join-token-file",
-                              "startup-timeout-s", "vision-parallelism"},
-                             {"help"}));
+      Args args,
+      Args::Parse(argv,
+                  {"model", "model-name", "tp", "replicas", "port", "threads", "max-slots",
+                   "max-context", "transport", "random-preset", "ready-file", "log-dir",
+                   "api-token-file", "join-token-file", "startup-timeout-s", "vision-parallelism"},
+                  {"help"}));
   if (args.Bool("help")) {
     std::fputs(kUpHelp, stdout);
     return absl::OkStatus();
@@ -139,7 +140,8 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
   }
   if (port < 0 || port > 65535) return absl::InvalidArgumentError("--port must be in [0, 65535]");
   const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  TPS_ASSIGN_OR_RETURN(int64_t threads, args.Int("threads", std::max<int64_t>(1, cores / (tp * replicas))));
+  TPS_ASSIGN_OR_RETURN(int64_t threads,
+                       args.Int("threads", std::max<int64_t>(1, cores / (tp * replicas))));
 
   ResolvedModel model;
   if (args.Has("model")) {
@@ -152,17 +154,19 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
   }
   if (args.Has("model-name")) model.name = args.String("model-name", "");
   if (model.random) {
-    std::fprintf(stderr,
-                 "\n*** %s is not in the local Hugging Face cache and cannot be downloaded here.\n"
-                 "*** Serving a RANDOM-WEIGHT model of the same shape instead (%s):\n"
-                 "*** everything it says is noise. Pass --model DIR to serve a real checkpoint.\n\n",
-                 kDefaultModelRepo, model.dir.c_str());
+    std::fprintf(
+        stderr,
+        "\n*** %s is not in the local Hugging Face cache and cannot be downloaded here.\n"
+        "*** Serving a RANDOM-WEIGHT model of the same shape instead (%s):\n"
+        "*** everything it says is noise. Pass --model DIR to serve a real checkpoint.\n\n",
+        kDefaultModelRepo, model.dir.c_str());
   }
 
   std::string log_dir = args.String("log-dir", "");
   if (log_dir.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "tpserve_up_XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("cannot create a log directory");
+    if (mkdtemp(tmpl.data()) == nullptr)
+      return absl::InternalError("cannot create a log directory");
     log_dir = tmpl;
   }
   std::error_code ec;
@@ -173,9 +177,10 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
   signal(SIGTERM, OnSignal);
 
   absl::Status status = [&]() -> absl::Status {
-    std::vector<std::string> cargs = {"--listen", absl::StrCat("127.0.0.1:", port),
-                                      "--cluster-listen", "127.0.0.1:0", "--metrics-listen",
-                                      "127.0.0.1:0", "--port-file", log_dir + "/coordinator.ports"};
+    std::vector<std::string> cargs = {"--listen",         absl::StrCat("127.0.0.1:", port),
+                                      "--cluster-listen", "127.0.0.1:0",
+                                      "--metrics-listen", "127.0.0.1:0",
+                                      "--port-file",      log_dir + "/coordinator.ports"};
     for (const char* f : {"api-token-file", "join-token-file"}) {
       if (args.Has(f)) {
         cargs.push_back(absl::StrCat("--", f));
@@ -193,11 +198,15 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     for (int64_t r = 0; r < replicas; ++r) {
       for (int64_t k = 0; k < tp; ++k) {
         std::vector<std::string> wargs = {
-            "--coordinator", cluster_addr, "--model", model.dir, "--model-name", model.name,
-            "--group", absl::StrCat("g", r), "--rank", std::to_string(k), "--world-size",
-            std::to_string(tp), "--threads", std::to_string(threads), "--transport",
-            args.String("transport", "shm"), "--port-file",
-            absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".ports")};
+            "--coordinator", cluster_addr,
+            "--model",       model.dir,
+            "--model-name",  model.name,
+            "--group",       absl::StrCat("g", r),
+            "--rank",        std::to_string(k),
+            "--world-size",  std::to_string(tp),
+            "--threads",     std::to_string(threads),
+            "--transport",   args.String("transport", "shm"),
+            "--port-file",   absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".ports")};
         for (const char* f :
              {"max-slots", "max-context", "join-token-file", "vision-parallelism"}) {
           if (args.Has(f)) {
@@ -205,15 +214,15 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
             wargs.push_back(args.String(f, ""));
           }
         }
-        TPS_ASSIGN_OR_RETURN(
-            Subprocess worker,
-            Spawn(bin + "/tpserve-worker", wargs,
-                  absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".log")));
+        TPS_ASSIGN_OR_RETURN(Subprocess worker,
+                             Spawn(bin + "/tpserve-worker", wargs,
+                                   absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".log")));
         children.push_back({absl::StrCat("worker g", r, " rank ", k), std::move(worker)});
       }
     }
-    std::fprintf(stderr, "tpserve up: coordinator at %s, %lld replica(s) x %lld rank(s) of %s "
-                         "starting (logs in %s)\n",
+    std::fprintf(stderr,
+                 "tpserve up: coordinator at %s, %lld replica(s) x %lld rank(s) of %s "
+                 "starting (logs in %s)\n",
                  client_addr.c_str(), static_cast<long long>(replicas), static_cast<long long>(tp),
                  model.name.c_str(), log_dir.c_str());
 
@@ -245,21 +254,24 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
       }
       if (ready >= replicas) break;
       if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrCat("replicas not ready within ", startup_s,
-                                                        " s; see ", log_dir));
+        return absl::DeadlineExceededError(
+            absl::StrCat("replicas not ready within ", startup_s, " s; see ", log_dir));
       }
       absl::SleepFor(absl::Milliseconds(200));
     }
-    std::printf("tpserve cluster ready: chat at %s (model %s, %lld replica(s) x tp %lld)%s\n"
-                "  try: tpserve chat --addr %s --prompt \"Hello\"\n",
-                client_addr.c_str(), model.name.c_str(), static_cast<long long>(replicas),
-                static_cast<long long>(tp), model.random ? " [RANDOM WEIGHTS: noise]" : "",
-                client_addr.c_str());
+    std::printf(
+        "tpserve cluster ready: chat at %s (model %s, %lld replica(s) x tp %lld)%s\n"
+        "  try: tpserve chat --addr %s --prompt \"Hello\"\n",
+        client_addr.c_str(), model.name.c_str(), static_cast<long long>(replicas),
+        static_cast<long long>(tp), model.random ? " [RANDOM WEIGHTS: noise]" : "",
+        client_addr.c_str());
     std::fflush(stdout);
     if (args.Has("ready-file")) {
-      nlohmann::json j = {{"address", client_addr}, {"model", model.name},
+      nlohmann::json j = {{"address", client_addr},
+                          {"model", model.name},
                           {"metrics", absl::StrCat("127.0.0.1:", ports.value("metrics", 0))},
-                          {"cluster", cluster_addr}, {"log_dir", log_dir},
+                          {"cluster", cluster_addr},
+                          {"log_dir", log_dir},
                           {"random_weights", model.random}};
       std::ofstream(args.String("ready-file", "")) << j.dump() << "\n";
     }

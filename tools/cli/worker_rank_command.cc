@@ -14,8 +14,9 @@ namespace tpserve::cli {
 
 absl::Status RunWorkerRank(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(
-      Args args, Args::Parse(argv, {"rank", "world-size", "store", "threads", "collective-timeout-ms"},
-                             {"help"}));
+      Args args,
+      Args::Parse(argv, {"rank", "world-size", "store", "threads", "collective-timeout-ms"},
+                  {"help"}));
   if (args.Bool("help")) {
     std::fputs(
         "usage: tpserve worker-rank --rank R --world-size N --store DIR [--threads N]\n"
@@ -29,7 +30,8 @@ absl::Status RunWorkerRank(const std::vector<std::string>& argv) {
   const shard::ParallelLayout layout{.tp_size = static_cast<int>(world),
                                      .tp_rank = static_cast<int>(rank)};
   TPS_RETURN_IF_ERROR(layout.Validate());
-  if (layout.tp_rank == 0) return absl::InvalidArgumentError("--rank must be >= 1 (0 is the leader)");
+  if (layout.tp_rank == 0)
+    return absl::InvalidArgumentError("--rank must be >= 1 (0 is the leader)");
   TPS_ASSIGN_OR_RETURN(std::string store_dir, args.Required("store"));
   TPS_ASSIGN_OR_RETURN(int64_t threads, args.Int("threads", 1));
   TPS_ASSIGN_OR_RETURN(int64_t timeout_ms, args.Int("collective-timeout-ms", 30000));

@@ -34,7 +34,8 @@ absl::StatusOr<PromptImages> PrepareImages(Qwen35Model& model, const GenerationR
   vision::ImageEncoder* encoder = model.image_encoder();
   if (encoder == nullptr) {
     return absl::InvalidArgumentError(
-        "the request has images but this model has no vision tower (a text-only config or checkpoint)");
+        "the request has images but this model has no vision tower (a text-only config or "
+        "checkpoint)");
   }
   return PlanPromptImages(req.prompt, req.images, model.spec().image_token_id,
                           encoder->options().preprocess, encoder->options().limits);
@@ -71,9 +72,8 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
   const int64_t chunk = std::min(options.prefill_chunk, model.options().max_tokens_per_step);
   if (chunk <= 0) return absl::InvalidArgumentError("prefill_chunk must be > 0");
   if (options.all_logits && chunk > model.options().max_logit_rows) {
-    return absl::InvalidArgumentError(absl::StrCat("prefill_chunk ", chunk,
-                                                   " exceeds max_logit_rows ",
-                                                   model.options().max_logit_rows));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prefill_chunk ", chunk, " exceeds max_logit_rows ", model.options().max_logit_rows));
   }
   for (size_t r = 0; r < requests.size(); ++r) {
     const GenerationRequest& req = requests[r];
@@ -86,10 +86,10 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
     }
     const int64_t total = static_cast<int64_t>(req.prompt.size()) + req.max_new_tokens;
     if (total > model.options().max_context) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "request ", r, ": prompt (", req.prompt.size(), ") + max_new_tokens (",
-          req.max_new_tokens, ") = ", total, " exceeds the context length ",
-          model.options().max_context));
+      return absl::InvalidArgumentError(absl::StrCat("request ", r, ": prompt (", req.prompt.size(),
+                                                     ") + max_new_tokens (", req.max_new_tokens,
+                                                     ") = ", total, " exceeds the context length ",
+                                                     model.options().max_context));
     }
     TPS_RETURN_IF_ERROR_CTX(req.sampling.Validate(), "request ", r);
   }
@@ -175,7 +175,8 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
       }
       const StepLogits::Range& range = logits->sequence(0);
       if (options.on_logits) {
-        for (int64_t i = 0; i < range.count; ++i) options.on_logits(r, logits->Row(range.begin + i));
+        for (int64_t i = 0; i < range.count; ++i)
+          options.on_logits(r, logits->Row(range.begin + i));
       }
       if (end == len) {
         emit(run, run.sampler.Sample(logits->Row(range.begin + range.count - 1), run.history,
@@ -214,8 +215,8 @@ absl::StatusOr<std::vector<GenerationResult>> Generate(StepRunner& runner,
     for (size_t s = 0; s < active.size(); ++s) {
       const int64_t row = logits->sequence(s).begin;
       if (options.on_logits) options.on_logits(active[s]->request, logits->Row(row));
-      emit(*active[s], active[s]->sampler.Sample(logits->Row(row), active[s]->history,
-                                                 options.valid_vocab));
+      emit(*active[s],
+           active[s]->sampler.Sample(logits->Row(row), active[s]->history, options.valid_vocab));
     }
     st.decode_tokens += static_cast<int64_t>(active.size());
     ++st.decode_steps;

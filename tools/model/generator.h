@@ -1,6 +1,6 @@
-// Generator: runs whole requests on a shard::Qwen35Model — chunked prefill, batched decode, sampling,
-// stop conditions. It is the engine loop of `tpserve generate`, `tpserve bench` and the golden
-// tests; the serving scheduler (worker/) drives Qwen35Model step by step itself.
+// Generator: runs whole requests on a shard::Qwen35Model — chunked prefill, batched decode,
+// sampling, stop conditions. It is the engine loop of `tpserve generate`, `tpserve bench` and the
+// golden tests; the serving scheduler (worker/) drives Qwen35Model step by step itself.
 //
 // Prefill: each prompt runs in chunks of at most `prefill_chunk` tokens (one sequence per step).
 // Decode: every unfinished request advances by one token per step, all in one batched step.

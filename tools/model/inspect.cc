@@ -79,12 +79,14 @@ std::string DescribeLayerPattern(const model::TextSpec& text) {
   if (full == 0) return absl::StrCat(s, linear, " linear_attention");
   if (linear == 0) return absl::StrCat(s, full, " full_attention");
   absl::StrAppend(&s, linear, " linear_attention + ", full, " full_attention");
-  if (std::optional<int64_t> k = model::RegularFullAttentionInterval(text.layer_types); k.has_value()) {
+  if (std::optional<int64_t> k = model::RegularFullAttentionInterval(text.layer_types);
+      k.has_value()) {
     absl::StrAppend(&s, " (every ", Ordinal(*k), ")");
   } else {
     std::vector<int64_t> at;
     for (size_t i = 0; i < text.layer_types.size(); ++i) {
-      if (text.layer_types[i] == model::LayerKind::kFullAttention) at.push_back(static_cast<int64_t>(i));
+      if (text.layer_types[i] == model::LayerKind::kFullAttention)
+        at.push_back(static_cast<int64_t>(i));
     }
     absl::StrAppend(&s, " (full_attention at ", absl::StrJoin(at, ", "), ")");
   }

@@ -23,7 +23,8 @@ struct InspectOptions {
 };
 
 // Human-readable, multi-line report (ends with a newline).
-std::string FormatInspectReport(const model::Qwen35Spec& spec, const model::MemoryEstimate& estimate,
+std::string FormatInspectReport(const model::Qwen35Spec& spec,
+                                const model::MemoryEstimate& estimate,
                                 const InspectOptions& options = {});
 
 // The same facts as a JSON object (pretty-printed, ends with a newline). Sizes are in bytes.

@@ -11,13 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "model/checkpoint.h"
+#include "model/safetensors.h"
+#include "model/tensor_slice.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
-#include "model/checkpoint.h"
-#include "model/safetensors.h"
 #include "tools/model/safetensors_writer.h"
-#include "model/tensor_slice.h"
 
 namespace tpserve::tools {
 namespace {
@@ -71,7 +71,8 @@ absl::Status WriteWeightsFile(const std::string& path, const RandomModelFile& fi
     for (int64_t first = 0; first < n; first += kChunkElements) {
       const int64_t count = std::min(kChunkElements, n - first);
       GenerateRandomValues(t, seed, first, count, values.data());
-      TPS_RETURN_IF_ERROR(model::ConvertElements(values.data(), DType::kF32, bytes.data(), dtype, count));
+      TPS_RETURN_IF_ERROR(
+          model::ConvertElements(values.data(), DType::kF32, bytes.data(), dtype, count));
       TPS_RETURN_IF_ERROR(
           writer->Write(bytes.data(), static_cast<size_t>(count) * DTypeSize(dtype)));
     }
@@ -81,15 +82,16 @@ absl::Status WriteWeightsFile(const std::string& path, const RandomModelFile& fi
 
 constexpr char kNotice[] =
     "This directory holds a Qwen3.5-shaped model with RANDOM weights, written by tpserve's\n"
-    "random model generator (tools/model/random_model.h). It has the real tensor names and shapes but\n"
+    "random model generator (tools/model/random_model.h). It has the real tensor names and shapes "
+    "but\n"
     "was never trained: every output it produces is noise. config.json carries\n"
     "\"tpserve_random_weights\": true so tools can say so. Use it for load, memory, throughput\n"
     "and tensor-parallel tests only.\n";
 
 }  // namespace
 
-void GenerateRandomValues(const model::TensorDecl& tensor, uint64_t seed, int64_t first, int64_t count,
-                          float* out) {
+void GenerateRandomValues(const model::TensorDecl& tensor, uint64_t seed, int64_t first,
+                          int64_t count, float* out) {
   const uint64_t key = Mix64(seed * kGolden ^ Fnv1a(tensor.name));
   float lo = -1.0f;
   float hi = 1.0f;

@@ -21,17 +21,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "ops/base/dtype.h"
 #include "model/model_spec.h"
 #include "model/model_tensors.h"
+#include "ops/base/dtype.h"
 
 namespace tpserve::tools {
 
 struct RandomModelOptions {
   std::string output_dir;  // created when missing; existing files of the same names are replaced
-  std::string preset = "0.8b";        // a Qwen35Preset name, used when `spec` is empty
-  std::optional<model::Qwen35Spec> spec;     // a custom spec (validated before anything is written)
-  DType weight_dtype = DType::kBF16;  // kBF16, kF16 or kF32
+  std::string preset = "0.8b";            // a Qwen35Preset name, used when `spec` is empty
+  std::optional<model::Qwen35Spec> spec;  // a custom spec (validated before anything is written)
+  DType weight_dtype = DType::kBF16;      // kBF16, kF16 or kF32
   uint64_t seed = 0;
   bool include_vision = true;  // false drops vision_config and the model.visual.* tensors
   size_t max_shard_bytes = 0;  // 0: a single model.safetensors; else shards of at most this size
@@ -46,7 +46,8 @@ struct RandomModelFile {
 };
 
 struct RandomModelPlan {
-  model::Qwen35Spec spec;  // what config.json will say (random_weights set, dtype, vision as chosen)
+  model::Qwen35Spec
+      spec;  // what config.json will say (random_weights set, dtype, vision as chosen)
   std::vector<RandomModelFile> files;
   size_t total_bytes() const;
   int64_t total_params() const;
@@ -59,8 +60,8 @@ absl::Status WriteRandomQwen35Model(const RandomModelOptions& options);
 
 // Fills `out` with elements [first, first + count) of `tensor`'s values, as f32 before rounding
 // to the weight dtype (exposed for tests of ranges and determinism).
-void GenerateRandomValues(const model::TensorDecl& tensor, uint64_t seed, int64_t first, int64_t count,
-                          float* out);
+void GenerateRandomValues(const model::TensorDecl& tensor, uint64_t seed, int64_t first,
+                          int64_t count, float* out);
 
 }  // namespace tpserve::tools
 

@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "model/safetensors.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/status_macros.h"
-#include "model/safetensors.h"
 
 namespace tpserve::tools {
 namespace {

@@ -20,11 +20,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
-#include "ops/base/check.h"
-#include "ops/comm/shm/shm_communicator.h"
-#include "ops/base/store.h"
-#include "ops/cpu/cpu_backend.h"
 #include "model/model_spec.h"
+#include "ops/base/check.h"
+#include "ops/base/store.h"
+#include "ops/comm/shm/shm_communicator.h"
+#include "ops/cpu/cpu_backend.h"
 #include "vision/image_encoder.h"
 #include "vision/vision_tower.h"
 

@@ -20,18 +20,17 @@ absl::Status AdmitRequests::CheckFits(const GenerateParams& p) const {
     }
   }
   if (!p.positions.empty() && p.positions.size() != p.prompt.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(p.positions.size(), " positions for ",
-                                                   p.prompt.size(), " prompt tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(p.positions.size(), " positions for ", p.prompt.size(), " prompt tokens"));
   }
   for (size_t i = 0; i < p.images.size(); ++i) {
     const GenerateParams::Image& image = p.images[i];
     if (image.num_tokens <= 0 || image.image.first_token < 0 ||
         static_cast<int64_t>(image.image.first_token) + image.num_tokens >
             static_cast<int64_t>(p.prompt.size())) {
-      return absl::InvalidArgumentError(absl::StrCat("image ", i, ": its ", image.num_tokens,
-                                                     " pad tokens from index ",
-                                                     image.image.first_token,
-                                                     " are not inside the prompt"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("image ", i, ": its ", image.num_tokens, " pad tokens from index ",
+                       image.image.first_token, " are not inside the prompt"));
     }
   }
   if (p.max_tokens <= 0) {
@@ -39,10 +38,9 @@ absl::Status AdmitRequests::CheckFits(const GenerateParams& p) const {
   }
   const int64_t total = static_cast<int64_t>(p.prompt.size()) + p.max_tokens;
   if (total > limits_.max_context) {
-    return absl::InvalidArgumentError(absl::StrCat("prompt (", p.prompt.size(), " tokens) + max_tokens (",
-                                                   p.max_tokens, ") = ", total,
-                                                   " exceeds the context length ",
-                                                   limits_.max_context));
+    return absl::InvalidArgumentError(
+        absl::StrCat("prompt (", p.prompt.size(), " tokens) + max_tokens (", p.max_tokens,
+                     ") = ", total, " exceeds the context length ", limits_.max_context));
   }
   if (absl::Status s = p.sampling.ValidateForVocab(limits_.vocab_size); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("sampling: ", s.message()));
@@ -55,9 +53,9 @@ absl::Status AdmitRequests::CheckFits(const GenerateParams& p) const {
   }
   const int64_t blocks = BlocksNeeded(p);
   if (blocks > limits_.num_kv_blocks) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the sequence needs ", blocks, " KV blocks of ", limits_.kv_block_size,
-        " tokens, the replica has ", limits_.num_kv_blocks, " in all"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the sequence needs ", blocks, " KV blocks of ", limits_.kv_block_size,
+                     " tokens, the replica has ", limits_.num_kv_blocks, " in all"));
   }
   return absl::OkStatus();
 }

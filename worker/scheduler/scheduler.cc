@@ -21,7 +21,8 @@ Scheduler::~Scheduler() {
     absl::MutexLock lock(&mu_);
     inbox = std::move(inbox_);
   }
-  for (auto& seq : inbox.submitted) seq->sink->OnError(absl::UnavailableError("the worker stopped"));
+  for (auto& seq : inbox.submitted)
+    seq->sink->OnError(absl::UnavailableError("the worker stopped"));
 }
 
 absl::StatusOr<uint64_t> Scheduler::Submit(GenerateParams params,

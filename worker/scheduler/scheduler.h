@@ -93,7 +93,8 @@ class Scheduler {
   WorkerMetrics* const metrics_;
 
   mutable absl::Mutex mu_;
-  absl::Status reject_ ABSL_GUARDED_BY(mu_) = absl::FailedPreconditionError("the replica is loading");
+  absl::Status reject_ ABSL_GUARDED_BY(mu_) =
+      absl::FailedPreconditionError("the replica is loading");
   bool accepting_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<AdmitRequests> admit_ ABSL_GUARDED_BY(mu_);
   Inbox inbox_ ABSL_GUARDED_BY(mu_);

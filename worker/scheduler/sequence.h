@@ -19,15 +19,15 @@ namespace tpserve::worker {
 
 // One sequence to generate, as the leader service hands it over (ids only; no text).
 struct GenerateParams {
-  std::string request_id;         // for logs
-  std::vector<int32_t> prompt;    // token ids
-  shard::SamplingParams sampling;  // allowed ranges included
-  int32_t max_tokens = 16;        // generated tokens at most
+  std::string request_id;               // for logs
+  std::vector<int32_t> prompt;          // token ids
+  shard::SamplingParams sampling;       // allowed ranges included
+  int32_t max_tokens = 16;              // generated tokens at most
   std::vector<int32_t> stop_token_ids;  // ends after emitting one of these
-  int32_t priority = 0;           // higher is admitted first; FIFO among equals
-  int32_t thinking_budget = 0;    // <= 0: no budget
+  int32_t priority = 0;                 // higher is admitted first; FIFO among equals
+  int32_t thinking_budget = 0;          // <= 0: no budget
   int32_t think_end_token_id = -1;
-  bool in_thinking = false;       // the prompt ends inside an open reasoning block
+  bool in_thinking = false;  // the prompt ends inside an open reasoning block
 
   // Multimodal prompts (filled at the service edge; empty for text): the M-RoPE positions of
   // every prompt token, the position delta of generated tokens (spec §4), and the images with the
@@ -50,11 +50,11 @@ enum class FinishReason : uint8_t {
 // What one step produced for one sequence.
 struct SequenceUpdate {
   std::vector<int32_t> tokens;
-  double step_seconds = 0;     // the step that produced the tokens
+  double step_seconds = 0;      // the step that produced the tokens
   int32_t batch_sequences = 0;  // sequences in that step
-  bool first = false;          // the sequence's first update: the two fields below are set
-  double queue_seconds = 0;    // submission → first step
-  double prefill_seconds = 0;  // first step → first token
+  bool first = false;           // the sequence's first update: the two fields below are set
+  double queue_seconds = 0;     // submission → first step
+  double prefill_seconds = 0;   // first step → first token
   int32_t prompt_tokens = 0;
   std::optional<FinishReason> finish;  // set on the last update
 };

@@ -1,8 +1,8 @@
 #include "ops/comm/gloo/gloo_communicator.h"
 
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <exception>
 #include <mutex>
 #include <vector>
@@ -40,7 +40,8 @@ class GlooStoreAdapter final : public gloo::rendezvous::Store {
     return std::vector<char>(v->begin(), v->end());
   }
   void wait(const std::vector<std::string>& keys) override { wait(keys, ToChrono(timeout_)); }
-  void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override {
+  void wait(const std::vector<std::string>& keys,
+            const std::chrono::milliseconds& timeout) override {
     for (const auto& k : keys) {
       absl::StatusOr<std::string> v = store_.Wait(k, absl::Milliseconds(timeout.count()));
       if (!v.ok()) throw std::runtime_error(std::string(v.status().message()));
@@ -65,8 +66,8 @@ class GlooCommunicator final : public Communicator {
 
   absl::Status AllReduce(ops::TensorView inout, ReduceOp op, const CollectiveOptions& o) override {
     if (inout.dtype != DType::kF32 || !inout.is_contiguous()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("gloo AllReduce: needs a contiguous f32 tensor, got ", ops::DescribeView(inout)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gloo AllReduce: needs a contiguous f32 tensor, got ", ops::DescribeView(inout)));
     }
     return Run("all_reduce", o, [&](uint32_t tag, std::chrono::milliseconds timeout) {
       gloo::AllreduceOptions opts(context_);
@@ -88,10 +89,9 @@ class GlooCommunicator final : public Communicator {
     const size_t out_bytes = static_cast<size_t>(out.num_elements()) * out.element_size();
     if (!in.is_contiguous() || !out.is_contiguous() || in.dtype != out.dtype ||
         out_bytes != in_bytes * static_cast<size_t>(world_)) {
-      return absl::InvalidArgumentError(absl::StrCat("gloo AllGather: in ", ops::DescribeView(in),
-                                                     " and out ", ops::DescribeView(out),
-                                                     " must be contiguous, same dtype, out = ",
-                                                     world_, " x in"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gloo AllGather: in ", ops::DescribeView(in), " and out ", ops::DescribeView(out),
+          " must be contiguous, same dtype, out = ", world_, " x in"));
     }
     return Run("all_gather", o, [&](uint32_t tag, std::chrono::milliseconds timeout) {
       gloo::AllgatherOptions opts(context_);
@@ -156,9 +156,10 @@ class GlooCommunicator final : public Communicator {
       fn(static_cast<uint32_t>(seq & 0x7fffffff), ToChrono(timeout));
       return absl::OkStatus();
     } catch (const std::exception& e) {
-      absl::Status s = absl::UnavailableError(absl::StrCat(
-          "gloo ", op, " #", seq, " on rank ", rank_, " of ", world_, " failed (a peer died, timed out after ",
-          absl::FormatDuration(timeout), ", or the group was aborted): ", e.what()));
+      absl::Status s = absl::UnavailableError(
+          absl::StrCat("gloo ", op, " #", seq, " on rank ", rank_, " of ", world_,
+                       " failed (a peer died, timed out after ", absl::FormatDuration(timeout),
+                       ", or the group was aborted): ", e.what()));
       std::lock_guard<std::mutex> lock(mu_);
       if (broken_.ok()) broken_ = s;
       return s;

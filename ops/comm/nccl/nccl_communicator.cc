@@ -3,8 +3,8 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,12 +21,12 @@ absl::Status NcclError(const char* what, ncclResult_t r) {
   return absl::UnavailableError(absl::StrCat(what, " failed: ", ncclGetErrorString(r)));
 }
 
-#define TPS_CUDA_RETURN_IF_ERROR(call)                                 \
-  do {                                                                 \
+#define TPS_CUDA_RETURN_IF_ERROR(call)                                                       \
+  do {                                                                                       \
     if (cudaError_t tps_e_ = (call); tps_e_ != cudaSuccess) return CudaError(#call, tps_e_); \
   } while (false)
-#define TPS_NCCL_RETURN_IF_ERROR(call)                                 \
-  do {                                                                 \
+#define TPS_NCCL_RETURN_IF_ERROR(call)                                                        \
+  do {                                                                                        \
     if (ncclResult_t tps_r_ = (call); tps_r_ != ncclSuccess) return NcclError(#call, tps_r_); \
   } while (false)
 
@@ -103,8 +103,8 @@ class NcclCommunicator final : public Communicator {
 
   absl::Status Broadcast(ops::TensorView inout, int root, const CollectiveOptions& o) override {
     if (!inout.is_contiguous() || root < 0 || root >= world_) {
-      return absl::InvalidArgumentError(absl::StrCat("nccl Broadcast: root ", root, " tensor ",
-                                                     ops::DescribeView(inout)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("nccl Broadcast: root ", root, " tensor ", ops::DescribeView(inout)));
     }
     const size_t bytes = static_cast<size_t>(inout.num_elements()) * inout.element_size();
     return Run("broadcast", o, [&] {
@@ -193,7 +193,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(Store& stor
   ncclUniqueId id;
   if (rank == 0) {
     TPS_NCCL_RETURN_IF_ERROR(ncclGetUniqueId(&id));
-    if (absl::Status s = store.Set("nccl_unique_id", std::string_view(id.internal, sizeof(id.internal)));
+    if (absl::Status s =
+            store.Set("nccl_unique_id", std::string_view(id.internal, sizeof(id.internal)));
         !s.ok()) {
       return s;
     }

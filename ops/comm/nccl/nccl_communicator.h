@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ops/comm/communicator.h"
 #include "ops/base/store.h"
+#include "ops/comm/communicator.h"
 
 namespace tpserve::comm {
 

@@ -41,7 +41,8 @@ struct SegmentHeader {
   RankHeader ranks[kMaxRanks];
 };
 
-static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
+static_assert(std::atomic<uint64_t>::is_always_lock_free,
+              "shared-memory atomics must be lock-free");
 
 size_t RoundUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
@@ -82,30 +83,31 @@ class ShmCommunicator final : public Communicator {
 
   absl::Status AllReduce(ops::TensorView inout, ReduceOp op, const CollectiveOptions& o) override {
     if (inout.dtype != DType::kF32 || !inout.is_contiguous()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("shm AllReduce: needs a contiguous f32 tensor, got ", ops::DescribeView(inout)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shm AllReduce: needs a contiguous f32 tensor, got ", ops::DescribeView(inout)));
     }
     const int64_t n = inout.num_elements();
     const int64_t chunk = static_cast<int64_t>(slot_bytes_ / sizeof(float));
     float* data = inout.As<float>();
-    return Collective("all_reduce", o, (n + chunk - 1) / chunk, [&](int64_t c, uint64_t round) -> absl::Status {
-      const int64_t begin = c * chunk, len = std::min(chunk, n - begin);
-      std::memcpy(Slot(rank_, round), data + begin, static_cast<size_t>(len) * sizeof(float));
-      if (absl::Status s = Arrive(round); !s.ok()) return s;
-      // Every rank sums the slots in rank order, so all ranks get bitwise the same result.
-      const float* first = reinterpret_cast<const float*>(Slot(0, round));
-      float* out = data + begin;
-      std::memcpy(out, first, static_cast<size_t>(len) * sizeof(float));
-      for (int r = 1; r < world_; ++r) {
-        const float* src = reinterpret_cast<const float*>(Slot(r, round));
-        if (op == ReduceOp::kSum) {
-          for (int64_t i = 0; i < len; ++i) out[i] += src[i];
-        } else {
-          for (int64_t i = 0; i < len; ++i) out[i] = out[i] < src[i] ? src[i] : out[i];
-        }
-      }
-      return absl::OkStatus();
-    });
+    return Collective(
+        "all_reduce", o, (n + chunk - 1) / chunk, [&](int64_t c, uint64_t round) -> absl::Status {
+          const int64_t begin = c * chunk, len = std::min(chunk, n - begin);
+          std::memcpy(Slot(rank_, round), data + begin, static_cast<size_t>(len) * sizeof(float));
+          if (absl::Status s = Arrive(round); !s.ok()) return s;
+          // Every rank sums the slots in rank order, so all ranks get bitwise the same result.
+          const float* first = reinterpret_cast<const float*>(Slot(0, round));
+          float* out = data + begin;
+          std::memcpy(out, first, static_cast<size_t>(len) * sizeof(float));
+          for (int r = 1; r < world_; ++r) {
+            const float* src = reinterpret_cast<const float*>(Slot(r, round));
+            if (op == ReduceOp::kSum) {
+              for (int64_t i = 0; i < len; ++i) out[i] += src[i];
+            } else {
+              for (int64_t i = 0; i < len; ++i) out[i] = out[i] < src[i] ? src[i] : out[i];
+            }
+          }
+          return absl::OkStatus();
+        });
   }
 
   absl::Status AllGather(ops::ConstTensorView in, ops::TensorView out,
@@ -114,10 +116,9 @@ class ShmCommunicator final : public Communicator {
     const size_t out_bytes = static_cast<size_t>(out.num_elements()) * out.element_size();
     if (!in.is_contiguous() || !out.is_contiguous() || in.dtype != out.dtype ||
         out_bytes != in_bytes * static_cast<size_t>(world_)) {
-      return absl::InvalidArgumentError(absl::StrCat("shm AllGather: in ", ops::DescribeView(in),
-                                                     " and out ", ops::DescribeView(out),
-                                                     " must be contiguous, same dtype, out = ",
-                                                     world_, " x in"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shm AllGather: in ", ops::DescribeView(in), " and out ", ops::DescribeView(out),
+          " must be contiguous, same dtype, out = ", world_, " x in"));
     }
     const auto* src = static_cast<const std::byte*>(in.data);
     auto* dst = static_cast<std::byte*>(out.data);
@@ -240,31 +241,34 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateShmCommunicator(Store& store
                                                                     int world_size,
                                                                     const ShmOptions& options) {
   if (world_size <= 0 || world_size > kMaxRanks || rank < 0 || rank >= world_size) {
-    return absl::InvalidArgumentError(absl::StrCat("shm: rank ", rank, " of world_size ", world_size,
-                                                   " (at most ", kMaxRanks, " ranks)"));
+    return absl::InvalidArgumentError(absl::StrCat("shm: rank ", rank, " of world_size ",
+                                                   world_size, " (at most ", kMaxRanks, " ranks)"));
   }
   const size_t slot = RoundUp(std::max<size_t>(options.slot_bytes, 64), 64);
-  const size_t bytes = RoundUp(sizeof(SegmentHeader), kAlign) + slot * 2 * static_cast<size_t>(world_size);
+  const size_t bytes =
+      RoundUp(sizeof(SegmentHeader), kAlign) + slot * 2 * static_cast<size_t>(world_size);
   std::string name;
   int fd = -1;
   if (rank == 0) {
     std::random_device rd;
     name = absl::StrCat("/tpserve-", getpid(), "-", rd());
     fd = shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-    if (fd < 0) return absl::UnavailableError(absl::StrCat("shm_open ", name, ": ", std::strerror(errno)));
+    if (fd < 0)
+      return absl::UnavailableError(absl::StrCat("shm_open ", name, ": ", std::strerror(errno)));
     if (ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
       const int err = errno;
       close(fd);
       shm_unlink(name.c_str());
-      return absl::ResourceExhaustedError(absl::StrCat("shm: cannot size ", name, " to ", bytes,
-                                                       " bytes: ", std::strerror(err)));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("shm: cannot size ", name, " to ", bytes, " bytes: ", std::strerror(err)));
     }
   } else {
     absl::StatusOr<std::string> v = store.Wait("shm_segment", options.connect_timeout);
     if (!v.ok()) return v.status();
     name = *v;
     fd = shm_open(name.c_str(), O_RDWR, 0600);
-    if (fd < 0) return absl::UnavailableError(absl::StrCat("shm_open ", name, ": ", std::strerror(errno)));
+    if (fd < 0)
+      return absl::UnavailableError(absl::StrCat("shm_open ", name, ": ", std::strerror(errno)));
   }
   void* base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
@@ -287,10 +291,9 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateShmCommunicator(Store& store
   } else if (header->magic != kMagic || header->world != static_cast<uint32_t>(world_size) ||
              header->slot_bytes != slot) {
     munmap(base, bytes);
-    return absl::InvalidArgumentError(absl::StrCat("shm: segment ", name, " is for ", header->world,
-                                                   " ranks with ", header->slot_bytes,
-                                                   "-byte slots, this rank expects ", world_size,
-                                                   " and ", slot));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shm: segment ", name, " is for ", header->world, " ranks with ", header->slot_bytes,
+        "-byte slots, this rank expects ", world_size, " and ", slot));
   }
   header->ranks[rank].pid.store(getpid(), std::memory_order_relaxed);
   header->joined.fetch_add(1, std::memory_order_acq_rel);

@@ -69,9 +69,9 @@ TEST(SubprocessTest, AMissingBinaryIsAnErrorNotAChild) {
 }
 
 TEST(SubprocessTest, RedirectsOutputToPipesAndFiles) {
-  ASSERT_OK_AND_ASSIGN(
-      Subprocess p, Subprocess::Exec({"/bin/sh", "-c", "echo out; echo err >&2"},
-                                     {.out = Redirect::Pipe(), .err = Redirect::Pipe()}));
+  ASSERT_OK_AND_ASSIGN(Subprocess p,
+                       Subprocess::Exec({"/bin/sh", "-c", "echo out; echo err >&2"},
+                                        {.out = Redirect::Pipe(), .err = Redirect::Pipe()}));
   EXPECT_EQ(ReadAll(p.stdout_fd()), "out\n");
   EXPECT_EQ(ReadAll(p.stderr_fd()), "err\n");
   p.Wait();
@@ -86,9 +86,9 @@ TEST(SubprocessTest, RedirectsOutputToPipesAndFiles) {
   std::stringstream appended;
   appended << std::ifstream(log).rdbuf();
   EXPECT_EQ(appended.str(), "a\nb\na\nb\n");
-  ASSERT_OK_AND_ASSIGN(Subprocess t,
-                       Subprocess::Exec({"/bin/sh", "-c", "echo c"},
-                                        {.out = Redirect::File(log, false), .err = Redirect::Null()}));
+  ASSERT_OK_AND_ASSIGN(
+      Subprocess t, Subprocess::Exec({"/bin/sh", "-c", "echo c"},
+                                     {.out = Redirect::File(log, false), .err = Redirect::Null()}));
   t.Wait();
   std::stringstream truncated;
   truncated << std::ifstream(log).rdbuf();

@@ -1,9 +1,6 @@
 // Both CPU communicators (Gloo over TCP, shared memory) with closed-form expected values: ranks
-// as threads, and ranks as real processes (Subprocess::Fork) rendezvousing through a FileStore; a SIGKILLed
-// peer fails the survivor fast.
-#include "ops/comm/gloo/gloo_communicator.h"
-#include "ops/comm/shm/shm_communicator.h"
-
+// as threads, and ranks as real processes (Subprocess::Fork) rendezvousing through a FileStore; a
+// SIGKILLed peer fails the survivor fast.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "ops/base/subprocess.h"
 #include "gtest/gtest.h"
+#include "ops/base/subprocess.h"
+#include "ops/comm/gloo/gloo_communicator.h"
+#include "ops/comm/shm/shm_communicator.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 
@@ -62,14 +61,16 @@ TEST_P(ThreadsTest, CollectivesAreClosedForm) {
     EXPECT_EQ(comm->world_size(), world);
     // AllReduce sum of rank + i: world * i + world (world - 1) / 2, exact in f32.
     std::vector<float> data(1000);
-    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(rank) + static_cast<float>(i);
+    for (size_t i = 0; i < data.size(); ++i)
+      data[i] = static_cast<float>(rank) + static_cast<float>(i);
     ASSERT_OK(comm->AllReduce(View(data), ReduceOp::kSum));
     for (size_t i = 0; i < data.size(); ++i) {
       ASSERT_EQ(data[i], static_cast<float>(world * static_cast<int>(i) + world * (world - 1) / 2));
     }
     // AllReduce max of (rank == i % world ? 100 : rank).
     std::vector<float> mx(16);
-    for (size_t i = 0; i < mx.size(); ++i) mx[i] = static_cast<int>(i) % world == rank ? 100.0f : static_cast<float>(rank);
+    for (size_t i = 0; i < mx.size(); ++i)
+      mx[i] = static_cast<int>(i) % world == rank ? 100.0f : static_cast<float>(rank);
     ASSERT_OK(comm->AllReduce(View(mx), ReduceOp::kMax));
     for (float v : mx) ASSERT_EQ(v, 100.0f);
     // AllGather: rank r contributes [r, r, r]; out is 0,0,0,1,1,1,...
@@ -158,7 +159,9 @@ TEST_P(CommunicatorTest, KilledPeerFailsTheCollectiveInsteadOfHanging) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, CommunicatorTest,
                          ::testing::Values(Transport::kGloo, Transport::kShm),
-                         [](const ::testing::TestParamInfo<Transport>& p) { return Name(p.param); });
+                         [](const ::testing::TestParamInfo<Transport>& p) {
+                           return Name(p.param);
+                         });
 
 // Tensors larger than a slot go through in chunks; the results stay closed-form.
 TEST(ShmTest, LargeTensorsAreChunked) {

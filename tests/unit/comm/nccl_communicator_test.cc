@@ -19,11 +19,13 @@ using testing::StatusIs;
 std::vector<float> RoundTrip(Communicator& comm, const std::vector<float>& host, int op) {
   void* dev = nullptr;
   EXPECT_EQ(cudaMalloc(&dev, host.size() * sizeof(float)), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(dev, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(dev, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice),
+            cudaSuccess);
   ops::TensorView v(dev, DType::kF32, ops::Shape{static_cast<int64_t>(host.size())});
   EXPECT_OK(op == 0 ? comm.AllReduce(v, ReduceOp::kSum) : comm.Broadcast(v, 0));
   std::vector<float> out(host.size());
-  EXPECT_EQ(cudaMemcpy(out.data(), dev, host.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(out.data(), dev, host.size() * sizeof(float), cudaMemcpyDeviceToHost),
+            cudaSuccess);
   cudaFree(dev);
   return out;
 }

@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "gmock/gmock.h"
-#include "ops/base/subprocess.h"
 #include "gtest/gtest.h"
+#include "ops/base/subprocess.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 

@@ -1,13 +1,13 @@
 #include "coordinator/admission.h"
-#include "coordinator/image_token_counter.h"
-#include "tests/testing/test_env.h"
 
 #include <fstream>
 #include <sstream>
 
+#include "coordinator/image_token_counter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_env.h"
 #include "tests/unit/coordinator/coordinator_test_util.h"
 
 namespace tpserve::coordinator {
@@ -219,8 +219,9 @@ TEST_F(AdmissionTest, Images) {
 TEST_F(AdmissionTest, ImagePlaceholdersAreExpandedFromTheHeader) {
   VisionImageTokenCounter counter;
   Admission admission(catalogue_, members_, &counter);
-  std::ifstream in(::tpserve::testing::SourceDir() + "/tests/golden/tiny_vision/images/photo_500x300.jpg",
-                   std::ios::binary);
+  std::ifstream in(
+      ::tpserve::testing::SourceDir() + "/tests/golden/tiny_vision/images/photo_500x300.jpg",
+      std::ios::binary);
   ASSERT_TRUE(in);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -235,9 +236,10 @@ TEST_F(AdmissionTest, ImagePlaceholdersAreExpandedFromTheHeader) {
   ASSERT_EQ(b.generate.images_size(), 1);
   EXPECT_EQ(b.generate.images(0), ss.str());
   // A truncated image is refused naming the part.
-  with_image.mutable_messages(0)->mutable_content(1)->mutable_image()->set_data(ss.str().substr(0, 10));
-  EXPECT_THAT(admission.Admit(with_image),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("messages[0].content[1].image")));
+  with_image.mutable_messages(0)->mutable_content(1)->mutable_image()->set_data(
+      ss.str().substr(0, 10));
+  EXPECT_THAT(admission.Admit(with_image), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                    HasSubstr("messages[0].content[1].image")));
 }
 
 TEST_F(AdmissionTest, ToolsReachTheTemplateAndParser) {

@@ -114,9 +114,10 @@ TEST(CoordinatorMainTest, ListensWritesThePortFileAndStopsOnSigterm) {
   const std::string dir = ::tpserve::testing::MakeTempDir();
   const std::string port_file = dir + "/ports.json";
   std::ofstream(dir + "/api-token") << "tok\n";
-  std::unique_ptr<Child> c = Spawn({"--listen", "127.0.0.1:0", "--cluster-listen", "127.0.0.1:0", "--metrics-listen",
-                   "127.0.0.1:0", "--port-file", port_file, "--api-token-file", dir + "/api-token",
-                   "--heartbeat-interval-ms", "500"});
+  std::unique_ptr<Child> c =
+      Spawn({"--listen", "127.0.0.1:0", "--cluster-listen", "127.0.0.1:0", "--metrics-listen",
+             "127.0.0.1:0", "--port-file", port_file, "--api-token-file", dir + "/api-token",
+             "--heartbeat-interval-ms", "500"});
   ASSERT_NE(c, nullptr);
   char line[512] = {0};
   ASSERT_NE(fgets(line, sizeof(line), c->out), nullptr);
@@ -146,9 +147,9 @@ TEST(CoordinatorMainTest, ListensWritesThePortFileAndStopsOnSigterm) {
 }
 
 TEST(CoordinatorMainTest, BadFlagsExitTwo) {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--max-queue", "lots"}, {"--api-token-file", "/nonexistent/token"},
-        {"--cluster-tls-ca", "/nonexistent/ca.pem"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--max-queue", "lots"},
+                                               {"--api-token-file", "/nonexistent/token"},
+                                               {"--cluster-tls-ca", "/nonexistent/ca.pem"}}) {
     std::unique_ptr<Child> c = Spawn(args);
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(Wait(*c), 2) << args[0];

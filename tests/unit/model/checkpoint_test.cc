@@ -13,11 +13,11 @@
 #include "gtest/gtest.h"
 #include "model/model_spec.h"
 #include "model/model_tensors.h"
-#include "tools/model/safetensors_writer.h"
 #include "model/tensor_slice.h"
 #include "shard/mapped_view.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
+#include "tools/model/safetensors_writer.h"
 
 namespace tpserve::shard {
 namespace {
@@ -39,7 +39,7 @@ absl::StatusOr<MappedTensorView> RowSlice(const model::Checkpoint& ckpt, std::st
 std::string Encode(const std::vector<float>& values, DType dtype) {
   std::string bytes(values.size() * DTypeSize(dtype), '\0');
   EXPECT_OK(model::ConvertElements(values.data(), DType::kF32, bytes.data(), dtype,
-                            static_cast<int64_t>(values.size())));
+                                   static_cast<int64_t>(values.size())));
   return bytes;
 }
 
@@ -49,8 +49,8 @@ std::vector<float> Decode(const void* bytes, DType dtype, size_t n) {
   return out;
 }
 
-tools::SafetensorsTensorData Tensor(const std::string& name, DType dtype, std::vector<int64_t> shape,
-                             uint64_t seed) {
+tools::SafetensorsTensorData Tensor(const std::string& name, DType dtype,
+                                    std::vector<int64_t> shape, uint64_t seed) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return {name, std::string(model::DTypeToSafetensors(dtype)), std::move(shape),
@@ -65,12 +65,12 @@ class ShardedCheckpointTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(tools::WriteSafetensors(dir_ + "/model-00001-of-00002.safetensors",
-                               {Tensor("embed.weight", DType::kBF16, {8, 4}, 1),
-                                Tensor("mtp.fc.weight", DType::kBF16, {4, 8}, 2)},
-                               {{"format", "pt"}}));
+                                      {Tensor("embed.weight", DType::kBF16, {8, 4}, 1),
+                                       Tensor("mtp.fc.weight", DType::kBF16, {4, 8}, 2)},
+                                      {{"format", "pt"}}));
     ASSERT_OK(tools::WriteSafetensors(dir_ + "/model-00002-of-00002.safetensors",
-                               {Tensor("layers.0.w", DType::kF32, {3, 5}, 3),
-                                Tensor("norm.weight", DType::kF16, {4}, 4)}));
+                                      {Tensor("layers.0.w", DType::kF32, {3, 5}, 3),
+                                       Tensor("norm.weight", DType::kF16, {4}, 4)}));
     WriteIndex(R"({"metadata": {"total_size": 172}, "weight_map": {
         "embed.weight": "model-00001-of-00002.safetensors",
         "mtp.fc.weight": "model-00001-of-00002.safetensors",
@@ -128,8 +128,9 @@ TEST_F(ShardedCheckpointTest, MalformedIndex) {
   EXPECT_THAT(model::Checkpoint::Open(dir_),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weight_map is missing")));
   WriteIndex(R"({"weight_map": {"embed.weight": 3}})");
-  EXPECT_THAT(model::Checkpoint::Open(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
-                                               HasSubstr("weight_map['embed.weight'] must be")));
+  EXPECT_THAT(model::Checkpoint::Open(dir_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("weight_map['embed.weight'] must be")));
   for (const char* bad : {"../model-00001-of-00002.safetensors", "/etc/passwd", "..", ""}) {
     WriteIndex(std::string(R"({"weight_map": {"embed.weight": ")") + bad + "\"}}");
     EXPECT_THAT(model::Checkpoint::Open(dir_),
@@ -140,8 +141,8 @@ TEST_F(ShardedCheckpointTest, MalformedIndex) {
 }
 
 TEST_F(ShardedCheckpointTest, SingleFileWinsOverIndex) {
-  ASSERT_OK(
-      tools::WriteSafetensors(dir_ + "/model.safetensors", {Tensor("only.weight", DType::kF32, {2}, 9)}));
+  ASSERT_OK(tools::WriteSafetensors(dir_ + "/model.safetensors",
+                                    {Tensor("only.weight", DType::kF32, {2}, 9)}));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> ckpt, model::Checkpoint::Open(dir_));
   EXPECT_FALSE(ckpt->sharded());
   EXPECT_THAT(ckpt->TensorNames(), ElementsAre("only.weight"));
@@ -156,7 +157,8 @@ TEST(CheckpointTest, EmptyDirectory) {
 
 TEST(CheckpointTest, ViewsOutliveTheCheckpoint) {
   const std::string dir = ::tpserve::testing::MakeTempDir();
-  ASSERT_OK(tools::WriteSafetensors(dir + "/model.safetensors", {Tensor("w", DType::kF32, {4, 2}, 5)}));
+  ASSERT_OK(
+      tools::WriteSafetensors(dir + "/model.safetensors", {Tensor("w", DType::kF32, {4, 2}, 5)}));
   MappedTensorView rows;
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> ckpt, model::Checkpoint::Open(dir));
@@ -178,7 +180,8 @@ TEST(CheckpointTest, GoldenCheckpointsMatchTheTensorList) {
     if (!std::ifstream(dir + "/config.json")) continue;  // fixtures not generated here
     ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, model::LoadQwen35Config(dir));
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> ckpt, model::Checkpoint::Open(dir));
-    const std::vector<model::TensorDecl> want = model::ListQwen35Tensors(spec, /*include_vision=*/true);
+    const std::vector<model::TensorDecl> want =
+        model::ListQwen35Tensors(spec, /*include_vision=*/true);
     EXPECT_EQ(ckpt->num_tensors(), want.size());
     for (const model::TensorDecl& t : want) {
       ASSERT_OK_AND_ASSIGN(model::TensorInfo info, ckpt->Find(t.name));
@@ -194,9 +197,10 @@ TEST(CheckpointTest, GoldenCheckpointsMatchTheTensorList) {
 class SliceTest : public ::testing::TestWithParam<DType> {
  protected:
   void SetUp() override {
-    ASSERT_OK(tools::WriteSafetensors(dir_ + "/model.safetensors", {Tensor("m", GetParam(), {6, 10}, 11),
-                                                             Tensor("t", GetParam(), {4, 3, 5}, 12),
-                                                             Tensor("v", GetParam(), {7}, 13)}));
+    ASSERT_OK(tools::WriteSafetensors(
+        dir_ + "/model.safetensors",
+        {Tensor("m", GetParam(), {6, 10}, 11), Tensor("t", GetParam(), {4, 3, 5}, 12),
+         Tensor("v", GetParam(), {7}, 13)}));
     ASSERT_OK_AND_ASSIGN(ckpt_, model::Checkpoint::Open(dir_));
   }
   // The stored values (already rounded to the source dtype) as f32.
@@ -269,8 +273,8 @@ TEST_P(SliceTest, GeneralSliceAlongEachDim) {
 TEST_P(SliceTest, OutOfRangeAndMisuse) {
   float out[64];
   EXPECT_THAT(RowSlice(*ckpt_, "m", 4, 7), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                   HasSubstr("slice [4, 7) of dim 0 is out of "
-                                                             "range [0, 6]")));
+                                                    HasSubstr("slice [4, 7) of dim 0 is out of "
+                                                              "range [0, 6]")));
   EXPECT_THAT(RowSlice(*ckpt_, "m", -1, 2),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
   EXPECT_THAT(RowSlice(*ckpt_, "m", 3, 2),
@@ -324,9 +328,9 @@ TEST(SliceTouchTest, RowCopyReadsOnlyItsPages) {
 
 TEST(SafetensorsWriterTest, HeaderIsPaddedOrderedAndContiguous) {
   size_t data_bytes = 0;
-  ASSERT_OK_AND_ASSIGN(std::string header,
-                       tools::SafetensorsWriter::BuildHeader({{"z", "F32", {2}}, {"a", "BF16", {3}}},
-                                                      {{"format", "pt"}}, &data_bytes));
+  ASSERT_OK_AND_ASSIGN(std::string header, tools::SafetensorsWriter::BuildHeader(
+                                               {{"z", "F32", {2}}, {"a", "BF16", {3}}},
+                                               {{"format", "pt"}}, &data_bytes));
   EXPECT_EQ(header.size() % 8, 0u);
   EXPECT_EQ(data_bytes, 14u);
   EXPECT_LT(header.find("__metadata__"), header.find("\"z\""));
@@ -337,8 +341,8 @@ TEST(SafetensorsWriterTest, HeaderIsPaddedOrderedAndContiguous) {
 
 TEST(SafetensorsWriterTest, StreamsInChunksAndChecksCounts) {
   const std::string path = ::tpserve::testing::MakeTempDir() + "/w.safetensors";
-  ASSERT_OK_AND_ASSIGN(auto w,
-                       tools::SafetensorsWriter::Create(path, {{"a", "U8", {3}}, {"b", "U8", {2}}}, {}));
+  ASSERT_OK_AND_ASSIGN(
+      auto w, tools::SafetensorsWriter::Create(path, {{"a", "U8", {3}}, {"b", "U8", {2}}}, {}));
   EXPECT_EQ(w->data_bytes(), 5u);
   EXPECT_THAT(w->Finish(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("0 of 5")));
   ASSERT_OK(w->Write("ab", 2));

@@ -4,12 +4,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
-#include "tools/model/inspect.h"
 #include "model/model_spec.h"
 #include "model/model_tensors.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/model/test_configs.h"
+#include "tools/model/inspect.h"
 
 namespace tpserve::shard {
 namespace {
@@ -162,7 +162,8 @@ TEST(InspectTest, IrregularAndUniformLayerPatterns) {
   t.layer_types = {model::LayerKind::kLinearAttention, model::LayerKind::kFullAttention,
                    model::LayerKind::kLinearAttention, model::LayerKind::kFullAttention,
                    model::LayerKind::kLinearAttention};
-  EXPECT_EQ(tools::DescribeLayerPattern(t), "5 layers: 3 linear_attention + 2 full_attention (every 2nd)");
+  EXPECT_EQ(tools::DescribeLayerPattern(t),
+            "5 layers: 3 linear_attention + 2 full_attention (every 2nd)");
   t.layer_types.assign(5, model::LayerKind::kLinearAttention);
   EXPECT_EQ(tools::DescribeLayerPattern(t), "5 layers: 5 linear_attention");
 }

@@ -3,8 +3,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "model/model_spec.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/model/test_configs.h"
 
@@ -17,7 +17,9 @@ using ::testing::StartsWith;
 using ::tpserve::testing::StatusIs;
 using Json = nlohmann::json;
 
-absl::StatusOr<model::Qwen35Spec> Parse(const Json& j) { return model::ParseQwen35Config(j.dump()); }
+absl::StatusOr<model::Qwen35Spec> Parse(const Json& j) {
+  return model::ParseQwen35Config(j.dump());
+}
 
 // Parsing `j` fails with InvalidArgument whose message contains every one of `parts`.
 void ExpectRejected(const Json& j, std::initializer_list<std::string> parts) {

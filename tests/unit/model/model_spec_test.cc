@@ -34,7 +34,9 @@ absl::StatusOr<model::Qwen35Spec> LoadQwen35ConfigFile(const std::string& path) 
   return model::ParseQwen35Config(ReadFile(path), path);
 }
 
-absl::StatusOr<model::Qwen35Spec> Parse(const Json& j) { return model::ParseQwen35Config(j.dump()); }
+absl::StatusOr<model::Qwen35Spec> Parse(const Json& j) {
+  return model::ParseQwen35Config(j.dump());
+}
 
 // ---- every published size parses to the numbers of spec §1.4 / §1.5 ----
 
@@ -62,7 +64,8 @@ TEST_P(PublishedSizeTest, ParsesToSpecTables) {
   EXPECT_EQ(t.num_layers_of(model::LayerKind::kLinearAttention), c.linear);
   EXPECT_EQ(t.num_layers_of(model::LayerKind::kFullAttention), c.full);
   for (int64_t i = 0; i < c.layers; ++i) {
-    EXPECT_EQ(t.layer_types[static_cast<size_t>(i)] == model::LayerKind::kFullAttention, (i + 1) % 4 == 0)
+    EXPECT_EQ(t.layer_types[static_cast<size_t>(i)] == model::LayerKind::kFullAttention,
+              (i + 1) % 4 == 0)
         << "layer " << i;
   }
   EXPECT_EQ(t.intermediate_size, c.intermediate);
@@ -120,7 +123,8 @@ TEST_P(PublishedSizeTest, ParsesToSpecTables) {
 }
 
 TEST_P(PublishedSizeTest, FileEqualsPreset) {
-  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec from_file, LoadQwen35ConfigFile(TestdataPath(GetParam().file)));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec from_file,
+                       LoadQwen35ConfigFile(TestdataPath(GetParam().file)));
   ASSERT_OK_AND_ASSIGN(model::Qwen35Spec preset, model::Qwen35Preset(GetParam().preset));
   EXPECT_TRUE(from_file == preset) << model::Qwen35SpecToConfigJson(from_file) << "\nvs preset\n"
                                    << model::Qwen35SpecToConfigJson(preset);
@@ -128,7 +132,8 @@ TEST_P(PublishedSizeTest, FileEqualsPreset) {
 
 TEST_P(PublishedSizeTest, RoundTripsThroughConfigJson) {
   ASSERT_OK_AND_ASSIGN(model::Qwen35Spec spec, LoadQwen35ConfigFile(TestdataPath(GetParam().file)));
-  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec again, model::ParseQwen35Config(model::Qwen35SpecToConfigJson(spec)));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec again,
+                       model::ParseQwen35Config(model::Qwen35SpecToConfigJson(spec)));
   EXPECT_TRUE(again == spec);
   EXPECT_OK(model::ValidateQwen35Spec(spec));
 }
@@ -283,7 +288,8 @@ TEST(ModelSpecTest, TextOnlyModelType) {
   EXPECT_EQ(spec.text.hidden_size, 64);
   EXPECT_THAT(spec.text.eos_token_ids, ElementsAre(7));
   EXPECT_EQ(model::TextWeightPrefix(spec), "model.");
-  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec again, model::ParseQwen35Config(model::Qwen35SpecToConfigJson(spec)));
+  ASSERT_OK_AND_ASSIGN(model::Qwen35Spec again,
+                       model::ParseQwen35Config(model::Qwen35SpecToConfigJson(spec)));
   EXPECT_TRUE(again == spec);
 }
 
@@ -302,7 +308,7 @@ TEST(ModelSpecTest, PresetsAreValidAndNamed) {
     EXPECT_OK(model::ValidateQwen35Spec(spec)) << name;
   }
   EXPECT_THAT(model::Qwen35Preset("70b"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                            HasSubstr("unknown model preset '70b'")));
+                                                   HasSubstr("unknown model preset '70b'")));
 }
 
 TEST(ModelSpecTest, ValidateCatchesInconsistentDerivedFields) {

@@ -38,14 +38,16 @@ class SafetensorsFileTest : public ::testing::Test {
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
-  absl::StatusOr<std::shared_ptr<const model::SafetensorsFile>> OpenBytes(const std::string& bytes) {
+  absl::StatusOr<std::shared_ptr<const model::SafetensorsFile>> OpenBytes(
+      const std::string& bytes) {
     return model::SafetensorsFile::Open(Write(bytes));
   }
   // Opening `bytes` fails with InvalidArgument mentioning the file and `what`.
   void ExpectInvalid(const std::string& bytes, const std::string& what) {
     const std::string path = Write(bytes);
-    EXPECT_THAT(model::SafetensorsFile::Open(path), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                      AllOf(HasSubstr(path), HasSubstr(what))));
+    EXPECT_THAT(
+        model::SafetensorsFile::Open(path),
+        StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr(path), HasSubstr(what))));
   }
 
   std::string dir_ = ::tpserve::testing::MakeTempDir();

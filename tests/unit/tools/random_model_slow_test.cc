@@ -5,9 +5,9 @@
 #include "gtest/gtest.h"
 #include "model/checkpoint.h"
 #include "model/memory_estimate.h"
-#include "tools/model/random_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
+#include "tools/model/random_model.h"
 
 namespace tpserve::shard {
 namespace {

@@ -9,10 +9,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "model/checkpoint.h"
 #include "model/memory_estimate.h"
 #include "model/model_tensors.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 #include "tests/unit/model/test_configs.h"
@@ -59,7 +59,8 @@ TEST(RandomModelTest, TinySpecRoundTrips) {
   EXPECT_THAT(ReadFile(dir + "/NOTICE.txt"), HasSubstr("RANDOM weights"));
 
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> ckpt, model::Checkpoint::Open(dir));
-  const std::vector<model::TensorDecl> expected = model::ListQwen35Tensors(want, /*include_vision=*/true);
+  const std::vector<model::TensorDecl> expected =
+      model::ListQwen35Tensors(want, /*include_vision=*/true);
   EXPECT_EQ(ckpt->num_tensors(), expected.size());
   for (const model::TensorDecl& t : expected) {
     ASSERT_OK_AND_ASSIGN(model::TensorInfo info, ckpt->Find(t.name));
@@ -98,8 +99,10 @@ TEST(RandomModelTest, ShardedWithIndexHoldsTheSameValues) {
   single.spec->text.tie_word_embeddings = false;
   ASSERT_OK(tools::WriteRandomQwen35Model(single));
   ASSERT_OK(tools::WriteRandomQwen35Model(sharded));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> a, model::Checkpoint::Open(base + "/single"));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> b, model::Checkpoint::Open(base + "/sharded"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> a,
+                       model::Checkpoint::Open(base + "/single"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<model::Checkpoint> b,
+                       model::Checkpoint::Open(base + "/sharded"));
   EXPECT_FALSE(a->sharded());
   EXPECT_TRUE(b->sharded());
   EXPECT_GT(b->files().size(), 2u);
@@ -228,7 +231,8 @@ TEST(RandomModelTest, ZeroPointEightBPlanMatchesSpecNamesAndShapes) {
   EXPECT_EQ(sharded.files[0].file_name, "model-00001-of-00003.safetensors");
   EXPECT_EQ(sharded.files[0].tensors[0].name, lm + "embed_tokens.weight");
   EXPECT_FALSE(sharded.spec.vision.has_value());
-  for (const tools::RandomModelFile& f : sharded.files) EXPECT_LE(f.data_bytes, options.max_shard_bytes);
+  for (const tools::RandomModelFile& f : sharded.files)
+    EXPECT_LE(f.data_bytes, options.max_shard_bytes);
 }
 
 TEST(RandomModelTest, RejectsBadOptions) {

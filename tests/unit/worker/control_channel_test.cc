@@ -19,7 +19,8 @@ using testing::StatusIs;
 TEST(ControlChannelTest, MessagesCrossInOrderBothWays) {
   ASSERT_OK_AND_ASSIGN(auto server, ControlServer::Listen("127.0.0.1", 0));
   std::thread client([port = server->port()] {
-    ASSERT_OK_AND_ASSIGN(auto conn, ConnectControl(absl::StrCat("127.0.0.1:", port), absl::Seconds(5)));
+    ASSERT_OK_AND_ASSIGN(auto conn,
+                         ConnectControl(absl::StrCat("127.0.0.1:", port), absl::Seconds(5)));
     cluster::v1::ControlMessage hello;
     hello.mutable_hello()->set_rank(3);
     ASSERT_OK(conn->Send(hello));
@@ -77,7 +78,8 @@ TEST(ControlChannelTest, FollowersWithoutTheJoinTokenGetNoSetup) {
 TEST(ControlChannelTest, ClosedPeerIsUnavailableNotAHang) {
   ASSERT_OK_AND_ASSIGN(auto server, ControlServer::Listen("127.0.0.1", 0));
   {
-    ASSERT_OK_AND_ASSIGN(auto conn, ConnectControl(absl::StrCat("127.0.0.1:", server->port()), absl::Seconds(5)));
+    ASSERT_OK_AND_ASSIGN(
+        auto conn, ConnectControl(absl::StrCat("127.0.0.1:", server->port()), absl::Seconds(5)));
   }  // closed at once
   ASSERT_OK_AND_ASSIGN(auto conn, server->Accept(absl::Seconds(5)));
   EXPECT_THAT(conn->Receive(absl::Seconds(5)),
@@ -86,7 +88,8 @@ TEST(ControlChannelTest, ClosedPeerIsUnavailableNotAHang) {
 
 TEST(ControlChannelTest, ReceiveTimesOut) {
   ASSERT_OK_AND_ASSIGN(auto server, ControlServer::Listen("127.0.0.1", 0));
-  ASSERT_OK_AND_ASSIGN(auto client, ConnectControl(absl::StrCat("127.0.0.1:", server->port()), absl::Seconds(5)));
+  ASSERT_OK_AND_ASSIGN(
+      auto client, ConnectControl(absl::StrCat("127.0.0.1:", server->port()), absl::Seconds(5)));
   ASSERT_OK_AND_ASSIGN(auto conn, server->Accept(absl::Seconds(5)));
   EXPECT_THAT(conn->Receive(absl::Milliseconds(50)), StatusIs(absl::StatusCode::kDeadlineExceeded));
 }

@@ -4,7 +4,8 @@
 
 namespace tpserve::worker::testing {
 
-std::unique_ptr<FakeCoordinator> FakeCoordinator::Start(const FakeCoordinatorOptions& options, int port) {
+std::unique_ptr<FakeCoordinator> FakeCoordinator::Start(const FakeCoordinatorOptions& options,
+                                                        int port) {
   std::unique_ptr<FakeCoordinator> c(new FakeCoordinator(options));
   grpc::ServerBuilder builder;
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -47,7 +48,8 @@ bool FakeCoordinator::WaitFor(
   return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
 }
 
-grpc::Status FakeCoordinator::Register(grpc::ServerContext*, const cluster::v1::RegisterRequest* request,
+grpc::Status FakeCoordinator::Register(grpc::ServerContext*,
+                                       const cluster::v1::RegisterRequest* request,
                                        cluster::v1::RegisterResponse* response) {
   if (request->protocol_version() != cluster::v1::CLUSTER_PROTOCOL_VERSION) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -69,7 +71,8 @@ grpc::Status FakeCoordinator::Register(grpc::ServerContext*, const cluster::v1::
   return grpc::Status::OK;
 }
 
-grpc::Status FakeCoordinator::Heartbeat(grpc::ServerContext*, const cluster::v1::HeartbeatRequest* request,
+grpc::Status FakeCoordinator::Heartbeat(grpc::ServerContext*,
+                                        const cluster::v1::HeartbeatRequest* request,
                                         cluster::v1::HeartbeatResponse* response) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(request->worker_id());
@@ -81,20 +84,24 @@ grpc::Status FakeCoordinator::Heartbeat(grpc::ServerContext*, const cluster::v1:
   return grpc::Status::OK;
 }
 
-grpc::Status FakeCoordinator::StoreSet(grpc::ServerContext*, const cluster::v1::StoreSetRequest* request,
+grpc::Status FakeCoordinator::StoreSet(grpc::ServerContext*,
+                                       const cluster::v1::StoreSetRequest* request,
                                        cluster::v1::StoreSetResponse*) {
   (void)store_.Set(request->key(), request->value());
   return grpc::Status::OK;
 }
 
-grpc::Status FakeCoordinator::StoreWait(grpc::ServerContext*, const cluster::v1::StoreWaitRequest* request,
+grpc::Status FakeCoordinator::StoreWait(grpc::ServerContext*,
+                                        const cluster::v1::StoreWaitRequest* request,
                                         cluster::v1::StoreWaitResponse* response) {
   {
     absl::MutexLock lock(&mu_);
     ++store_waits_;
   }
-  absl::StatusOr<std::string> v = store_.Wait(request->key(), absl::Milliseconds(request->timeout_ms()));
-  if (!v.ok()) return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, std::string(v.status().message()));
+  absl::StatusOr<std::string> v =
+      store_.Wait(request->key(), absl::Milliseconds(request->timeout_ms()));
+  if (!v.ok())
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, std::string(v.status().message()));
   response->set_value(*v);
   return grpc::Status::OK;
 }

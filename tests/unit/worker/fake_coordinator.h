@@ -35,7 +35,8 @@ struct WorkerRecord {
 class FakeCoordinator final : public cluster::v1::Coordinator::Service {
  public:
   // Serves on 127.0.0.1:`port` (0: any free port).
-  static std::unique_ptr<FakeCoordinator> Start(const FakeCoordinatorOptions& options, int port = 0);
+  static std::unique_ptr<FakeCoordinator> Start(const FakeCoordinatorOptions& options,
+                                                int port = 0);
   ~FakeCoordinator() override;
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }

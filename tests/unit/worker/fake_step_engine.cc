@@ -29,7 +29,8 @@ FakeStepEngine::FakeStepEngine(const EngineLimits& limits)
       slots_(static_cast<size_t>(limits.max_slots)),
       logits_(static_cast<size_t>(limits.max_logit_rows * limits.vocab_size)) {}
 
-absl::StatusOr<std::vector<absl::Span<const float>>> FakeStepEngine::Run(const shard::StepPlan& plan) {
+absl::StatusOr<std::vector<absl::Span<const float>>> FakeStepEngine::Run(
+    const shard::StepPlan& plan) {
   if (delay_ > absl::ZeroDuration()) absl::SleepFor(delay_);
   absl::MutexLock lock(&mu_);
   const int64_t step = static_cast<int64_t>(plans_.size());
@@ -41,7 +42,8 @@ absl::StatusOr<std::vector<absl::Span<const float>>> FakeStepEngine::Run(const s
   }
   for (int32_t slot : plan.release_slots) {
     if (slot < 0 || slot >= limits_.max_slots || !slots_[static_cast<size_t>(slot)].in_use) {
-      return absl::InvalidArgumentError(absl::StrCat("release of slot ", slot, " that is not in use"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("release of slot ", slot, " that is not in use"));
     }
     slots_[static_cast<size_t>(slot)] = Slot();
   }
@@ -59,13 +61,15 @@ absl::StatusOr<std::vector<absl::Span<const float>>> FakeStepEngine::Run(const s
     seen[static_cast<size_t>(s.slot)] = true;
     Slot& slot = slots_[static_cast<size_t>(s.slot)];
     if (s.new_sequence) {
-      if (slot.in_use) return absl::InvalidArgumentError(absl::StrCat("slot ", s.slot, " acquired twice"));
+      if (slot.in_use)
+        return absl::InvalidArgumentError(absl::StrCat("slot ", s.slot, " acquired twice"));
       slot.in_use = true;
     }
-    if (!slot.in_use) return absl::InvalidArgumentError(absl::StrCat("slot ", s.slot, " not acquired"));
+    if (!slot.in_use)
+      return absl::InvalidArgumentError(absl::StrCat("slot ", s.slot, " not acquired"));
     if (s.start_index != static_cast<int32_t>(slot.fed.size()) || s.token_ids.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("slot ", s.slot, ": start_index ", s.start_index,
-                                                     " but it holds ", slot.fed.size()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "slot ", s.slot, ": start_index ", s.start_index, " but it holds ", slot.fed.size()));
     }
     slot.fed.insert(slot.fed.end(), s.token_ids.begin(), s.token_ids.end());
     if (static_cast<int32_t>(slot.fed.size()) > limits_.max_context) {
@@ -132,7 +136,9 @@ bool RecordingSink::AwaitDone(absl::Duration timeout) const {
 
 bool RecordingSink::AwaitTokens(size_t n, absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
-  auto enough = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return tokens_.size() >= n || terminal_ > 0; };
+  auto enough = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return tokens_.size() >= n || terminal_ > 0;
+  };
   return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout) && tokens_.size() >= n;
 }
 

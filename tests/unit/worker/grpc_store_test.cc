@@ -12,8 +12,8 @@
 namespace tpserve::worker {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeCoordinator;
+using ::testing::HasSubstr;
 using tpserve::testing::StatusIs;
 
 TEST(GrpcStoreTest, SetThenWaitAndWaitThenSet) {

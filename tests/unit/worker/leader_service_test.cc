@@ -8,18 +8,18 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/grpc_status.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/worker/fake_step_engine.h"
-#include "proto/grpc_status.h"
 
 namespace tpserve::worker {
 namespace {
 
-using ::testing::HasSubstr;
-using testing::FakeGenerate;
-using testing::FakeStepEngine;
 using cluster::v1::GenerateRequest;
 using cluster::v1::GenerateResponse;
+using testing::FakeGenerate;
+using testing::FakeStepEngine;
+using ::testing::HasSubstr;
 
 EngineLimits Limits() {
   EngineLimits l;
@@ -51,8 +51,8 @@ class LeaderServiceTest : public ::testing::Test {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = cluster::v1::Leader::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials()));
+    stub_ = cluster::v1::Leader::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
+                                                             grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     StopServing();
@@ -185,7 +185,8 @@ TEST_F(LeaderServiceTest, SixteenConcurrentStreamsEachEndExactlyOnce) {
   for (int i = 0; i < kStreams; ++i) requests.push_back(Request(1 + i * 9, 4 + i % 5, i));
   std::vector<std::thread> clients;
   for (int i = 0; i < kStreams; ++i) {
-    clients.emplace_back([&, i] { results[static_cast<size_t>(i)] = Generate(requests[static_cast<size_t>(i)]); });
+    clients.emplace_back(
+        [&, i] { results[static_cast<size_t>(i)] = Generate(requests[static_cast<size_t>(i)]); });
   }
   for (auto& c : clients) c.join();
   for (int i = 0; i < kStreams; ++i) {

@@ -29,13 +29,16 @@ TEST(PlanCodecTest, RoundTripKeepsEveryField) {
   shard::StepPlan plan;
   plan.step_id = 77;
   plan.release_slots = {3, 1};
-  plan.sequences.push_back({.slot = 2, .start_index = 5, .token_ids = {9, 8, 7},
+  plan.sequences.push_back({.slot = 2,
+                            .start_index = 5,
+                            .token_ids = {9, 8, 7},
                             .positions = {{5, 6, 7}, {8, 9, 10}, {11, 11, 11}},
-                            .position_offset = -3, .logits = shard::LogitsMode::kAll,
+                            .position_offset = -3,
+                            .logits = shard::LogitsMode::kAll,
                             .new_sequence = true,
                             .images = {{std::make_shared<const std::string>("\x89PNG bytes"), 1}}});
-  plan.sequences.push_back({.slot = 0, .start_index = 40, .token_ids = {1},
-                            .logits = shard::LogitsMode::kNone});
+  plan.sequences.push_back(
+      {.slot = 0, .start_index = 40, .token_ids = {1}, .logits = shard::LogitsMode::kNone});
   cluster::v1::StepPlan wire;
   EncodePlan(plan, &wire);
   std::string bytes;

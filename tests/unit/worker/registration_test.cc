@@ -16,9 +16,9 @@
 namespace tpserve::worker {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeCoordinator;
 using testing::FakeCoordinatorOptions;
+using ::testing::HasSubstr;
 using testing::WorkerRecord;
 using tpserve::testing::StatusIs;
 
@@ -67,15 +67,19 @@ TEST(RegistrationTest, RegistersAndHeartbeatsTheReportedState) {
     h.load = load;
     return h;
   });
-  ASSERT_TRUE(coordinator->WaitFor([](const auto& w) {
-    return w.count("w1") && w.at("w1").heartbeats >= 2 &&
-           w.at("w1").last_heartbeat.state() == cluster::v1::WORKER_STATE_LOADING;
-  }, absl::Seconds(5)));
+  ASSERT_TRUE(coordinator->WaitFor(
+      [](const auto& w) {
+        return w.count("w1") && w.at("w1").heartbeats >= 2 &&
+               w.at("w1").last_heartbeat.state() == cluster::v1::WORKER_STATE_LOADING;
+      },
+      absl::Seconds(5)));
   state = cluster::v1::WORKER_STATE_READY;
-  ASSERT_TRUE(coordinator->WaitFor([](const auto& w) {
-    return w.at("w1").last_heartbeat.state() == cluster::v1::WORKER_STATE_READY &&
-           w.at("w1").last_heartbeat.load().running_sequences() == 3;
-  }, absl::Seconds(5)));
+  ASSERT_TRUE(coordinator->WaitFor(
+      [](const auto& w) {
+        return w.at("w1").last_heartbeat.state() == cluster::v1::WORKER_STATE_READY &&
+               w.at("w1").last_heartbeat.load().running_sequences() == 3;
+      },
+      absl::Seconds(5)));
   const WorkerRecord rec = coordinator->workers().at("w1");
   EXPECT_EQ(rec.registration.address(), "127.0.0.1:7000");
   EXPECT_EQ(rec.registration.metrics_address(), "127.0.0.1:7001");
@@ -90,12 +94,14 @@ TEST(RegistrationTest, UnknownToTheCoordinatorRegistersAgainWithTheSameIdAndAssi
   ASSERT_NE(coordinator, nullptr);
   Registration r(MakeCoordinatorChannel(coordinator->address()), Options("w2"));
   ASSERT_OK(r.Register(absl::Seconds(5)).status());
-  r.StartHeartbeats([] { return HeartbeatReport{cluster::v1::WORKER_STATE_READY, "", std::nullopt}; });
-  ASSERT_TRUE(coordinator->WaitFor([](const auto& w) { return w.count("w2") && w.at("w2").heartbeats >= 1; },
-                                   absl::Seconds(5)));
+  r.StartHeartbeats([] {
+    return HeartbeatReport{cluster::v1::WORKER_STATE_READY, "", std::nullopt};
+  });
+  ASSERT_TRUE(coordinator->WaitFor(
+      [](const auto& w) { return w.count("w2") && w.at("w2").heartbeats >= 1; }, absl::Seconds(5)));
   coordinator->ForgetWorkers();  // as after a coordinator restart
-  ASSERT_TRUE(coordinator->WaitFor([](const auto& w) { return w.count("w2") && w.at("w2").heartbeats >= 1; },
-                                   absl::Seconds(5)));
+  ASSERT_TRUE(coordinator->WaitFor(
+      [](const auto& w) { return w.count("w2") && w.at("w2").heartbeats >= 1; }, absl::Seconds(5)));
   const WorkerRecord rec = coordinator->workers().at("w2");
   EXPECT_EQ(rec.registration.worker_id(), "w2");
   EXPECT_EQ(rec.registration.assignment().group(), "g0");
@@ -121,7 +127,8 @@ TEST(RegistrationTest, AnUnassignedWorkerTakesThePlacement) {
   // Re-registration keeps the placement.
   r.StartHeartbeats([] { return HeartbeatReport{}; });
   coordinator->ForgetWorkers();
-  ASSERT_TRUE(coordinator->WaitFor([](const auto& w) { return w.count("w3") > 0; }, absl::Seconds(5)));
+  ASSERT_TRUE(
+      coordinator->WaitFor([](const auto& w) { return w.count("w3") > 0; }, absl::Seconds(5)));
   EXPECT_EQ(coordinator->workers().at("w3").registration.assignment().model(), "placed");
 }
 
@@ -156,16 +163,18 @@ TEST(RegistrationTest, RegisterWaitsForACoordinatorThatStartsLateAndHeartbeatsSu
   starter.join();
   ASSERT_NE(coordinator, nullptr);
   ASSERT_OK(a.status());
-  r.StartHeartbeats([] { return HeartbeatReport{cluster::v1::WORKER_STATE_READY, "", std::nullopt}; });
-  ASSERT_TRUE(coordinator->WaitFor([](const auto& w) { return w.count("w5") && w.at("w5").heartbeats > 0; },
-                                   absl::Seconds(5)));
+  r.StartHeartbeats([] {
+    return HeartbeatReport{cluster::v1::WORKER_STATE_READY, "", std::nullopt};
+  });
+  ASSERT_TRUE(coordinator->WaitFor(
+      [](const auto& w) { return w.count("w5") && w.at("w5").heartbeats > 0; }, absl::Seconds(5)));
   // The coordinator goes away and comes back empty (a restart): the worker registers again.
   coordinator.reset();
   absl::SleepFor(absl::Milliseconds(300));
   coordinator = FakeCoordinator::Start({.heartbeat_interval_ms = 30}, port);
   ASSERT_NE(coordinator, nullptr);
-  ASSERT_TRUE(coordinator->WaitFor([](const auto& w) { return w.count("w5") && w.at("w5").heartbeats > 0; },
-                                   absl::Seconds(10)));
+  ASSERT_TRUE(coordinator->WaitFor(
+      [](const auto& w) { return w.count("w5") && w.at("w5").heartbeats > 0; }, absl::Seconds(10)));
   EXPECT_GE(r.registrations(), 2);
 }
 
@@ -181,7 +190,8 @@ TEST(RegistrationTest, TlsToTheCoordinatorIsVerifiedAgainstTheGivenCa) {
   EXPECT_OK(tls.Register(absl::Seconds(10)).status());
   // A plaintext worker cannot talk to a TLS coordinator.
   Registration plain(MakeCoordinatorChannel(coordinator->address()), Options("w7"));
-  EXPECT_THAT(plain.Register(absl::Milliseconds(500)), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(plain.Register(absl::Milliseconds(500)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ using tpserve::testing::StatusIs;
 std::vector<float> Logits(std::initializer_list<float> v) { return std::vector<float>(v); }
 
 TEST(AllowedTokensTest, RangesAreNormalized) {
-  const std::vector<TokenRange> n = NormalizeTokenRanges({{8, 10}, {0, 2}, {1, 4}, {10, 12}, {5, 5}});
+  const std::vector<TokenRange> n =
+      NormalizeTokenRanges({{8, 10}, {0, 2}, {1, 4}, {10, 12}, {5, 5}});
   EXPECT_THAT(n, ElementsAre(TokenRange{0, 4}, TokenRange{8, 12}));
 }
 
@@ -68,15 +69,18 @@ TEST(AllowedTokensTest, RangesPastTheVocabularyAreClipped) {
   EXPECT_EQ(s.Sample(Logits({9.0f, 8.0f, 1.0f, 2.0f}), {}), 3);
   EXPECT_OK(p.ValidateForVocab(4));
   p.allowed_tokens = {{4, 1000}};
-  EXPECT_THAT(p.ValidateForVocab(4), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("vocabulary")));
+  EXPECT_THAT(p.ValidateForVocab(4),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("vocabulary")));
 }
 
 TEST(AllowedTokensTest, ValidateNamesTheBadRange) {
   SamplingParams p;
   p.allowed_tokens = {{0, 4}, {5, 5}};
-  EXPECT_THAT(p.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allowed_tokens[1]")));
+  EXPECT_THAT(p.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allowed_tokens[1]")));
   p.allowed_tokens = {{-1, 3}};
-  EXPECT_THAT(p.Validate(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allowed_tokens[0]")));
+  EXPECT_THAT(p.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allowed_tokens[0]")));
 }
 
 TEST(AllowedTokensTest, WithoutRangesTheDrawsAreUnchanged) {

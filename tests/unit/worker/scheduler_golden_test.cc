@@ -26,7 +26,8 @@ class SchedulerGoldenTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(SchedulerGoldenTest, ConcurrentGreedySequencesMatchTheirSoloTokens) {
   ASSERT_OK_AND_ASSIGN(tpserve::testing::GoldenManifest m,
                        tpserve::testing::LoadGoldenManifest(GetParam()));
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ops::Backend> backend, ops::CreateBackend({.cpu_threads = 2}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ops::Backend> backend,
+                       ops::CreateBackend({.cpu_threads = 2}));
   shard::ModelOptions options;
   options.max_slots = 5;
   options.max_context = 256;

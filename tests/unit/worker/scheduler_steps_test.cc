@@ -33,7 +33,8 @@ EngineLimits Limits(int32_t slots, int64_t blocks) {
   return l;
 }
 
-std::unique_ptr<Sequence> Seq(uint64_t id, int32_t prompt_len, int32_t max_tokens, int32_t priority = 0) {
+std::unique_ptr<Sequence> Seq(uint64_t id, int32_t prompt_len, int32_t max_tokens,
+                              int32_t priority = 0) {
   GenerateParams p;
   p.prompt.resize(static_cast<size_t>(prompt_len));
   std::iota(p.prompt.begin(), p.prompt.end(), 1);
@@ -131,8 +132,8 @@ TEST(BuildStepPlanTest, ChunksCarryTheirPositionsAndTheImagesTheyOverlap) {
   for (int32_t i = 0; i < 40; ++i) seq->params.positions.push_back({i, i + 100, i + 200});
   seq->params.position_offset = -7;
   auto bytes = std::make_shared<const std::string>("png");
-  seq->params.images.push_back({shard::StepImage{bytes, 5}, 10});   // pads [5, 15)
-  seq->params.images.push_back({shard::StepImage{bytes, 30}, 4});   // pads [30, 34)
+  seq->params.images.push_back({shard::StepImage{bytes, 5}, 10});  // pads [5, 15)
+  seq->params.images.push_back({shard::StepImage{bytes, 30}, 4});  // pads [30, 34)
   BatchState state(1);
   state.Enqueue(std::move(seq));
   ASSERT_EQ(AdmitRequests(Limits(1, 100)).Run(state, absl::Now()), 1);
@@ -218,22 +219,28 @@ TEST(AdmitRequestsTest, CheckFitsSaysNeverOrBadRequest) {
   p.max_tokens = 4;
   EXPECT_OK(admit.CheckFits(p));
   p.max_tokens = 200;  // 203 tokens = 13 blocks > 10 in the whole pool
-  EXPECT_THAT(admit.CheckFits(p), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("13 KV blocks")));
+  EXPECT_THAT(admit.CheckFits(p),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("13 KV blocks")));
   p.max_tokens = 2000;
-  EXPECT_THAT(admit.CheckFits(p), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("context length")));
+  EXPECT_THAT(admit.CheckFits(p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("context length")));
   p.max_tokens = 0;
-  EXPECT_THAT(admit.CheckFits(p), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_tokens")));
+  EXPECT_THAT(admit.CheckFits(p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_tokens")));
   p.max_tokens = 4;
   p.prompt = {1, 64};
-  EXPECT_THAT(admit.CheckFits(p), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prompt_ids[1]")));
+  EXPECT_THAT(admit.CheckFits(p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prompt_ids[1]")));
   p.prompt = {};
   EXPECT_THAT(admit.CheckFits(p), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
   p.prompt = {1};
   p.sampling.allowed_tokens = {{100, 200}};
-  EXPECT_THAT(admit.CheckFits(p), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allowed_tokens")));
+  EXPECT_THAT(admit.CheckFits(p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allowed_tokens")));
   p.sampling.allowed_tokens = {};
   p.sampling.temperature = -1;
-  EXPECT_THAT(admit.CheckFits(p), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("temperature")));
+  EXPECT_THAT(admit.CheckFits(p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("temperature")));
 }
 
 TEST(ApplyStepResultTest, SamplesStreamsAndRetiresOnStopOrLength) {
@@ -275,9 +282,11 @@ TEST(ApplyStepResultTest, SamplesStreamsAndRetiresOnStopOrLength) {
 TEST(PhaseOfTest, ClassifiesAFollowersPlan) {
   shard::StepPlan plan;
   EXPECT_EQ(PhaseOf(plan), StepPhase::kNone);
-  plan.sequences.push_back({.slot = 0, .start_index = 4, .token_ids = {1}, .logits = shard::LogitsMode::kLast});
+  plan.sequences.push_back(
+      {.slot = 0, .start_index = 4, .token_ids = {1}, .logits = shard::LogitsMode::kLast});
   EXPECT_EQ(PhaseOf(plan), StepPhase::kDecode);
-  plan.sequences.push_back({.slot = 1, .start_index = 0, .token_ids = {1, 2}, .new_sequence = true});
+  plan.sequences.push_back(
+      {.slot = 1, .start_index = 0, .token_ids = {1, 2}, .new_sequence = true});
   EXPECT_EQ(PhaseOf(plan), StepPhase::kMixed);
   plan.sequences.erase(plan.sequences.begin());
   EXPECT_EQ(PhaseOf(plan), StepPhase::kPrefill);

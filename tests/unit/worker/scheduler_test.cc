@@ -16,9 +16,9 @@
 namespace tpserve::worker {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeGenerate;
 using testing::FakeStepEngine;
+using ::testing::HasSubstr;
 using testing::RecordingSink;
 using tpserve::testing::StatusIs;
 
@@ -46,12 +46,14 @@ GenerateParams Params(int32_t prompt_len, int32_t max_tokens, int32_t seed) {
 // Runs Serve on its own thread for the test's lifetime.
 class ServingScheduler {
  public:
-  ServingScheduler(const SchedulerOptions& options, FakeStepEngine& engine, WorkerMetrics* metrics = nullptr)
+  ServingScheduler(const SchedulerOptions& options, FakeStepEngine& engine,
+                   WorkerMetrics* metrics = nullptr)
       : scheduler_(options, metrics), engine_(engine) {
     thread_ = std::thread([this] { result_ = scheduler_.Serve(engine_, {}); });
     // Serve accepts once it runs.
     const absl::Time until = absl::Now() + kWait;
-    while (!scheduler_.load().serving_once && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+    while (!scheduler_.load().serving_once && absl::Now() < until)
+      absl::SleepFor(absl::Milliseconds(1));
   }
   ~ServingScheduler() {
     scheduler_.BeginDrain(absl::ZeroDuration());
@@ -114,7 +116,8 @@ TEST(SchedulerTest, ConcurrentSequencesGetExactlyWhatEachGetsAlone) {
     EXPECT_OK(sinks[static_cast<size_t>(i)]->error());
     EXPECT_EQ(sinks[static_cast<size_t>(i)]->terminal_calls(), 1);
     EXPECT_EQ(sinks[static_cast<size_t>(i)]->tokens(),
-              FakeGenerate(params[static_cast<size_t>(i)].prompt, params[static_cast<size_t>(i)].max_tokens, 97))
+              FakeGenerate(params[static_cast<size_t>(i)].prompt,
+                           params[static_cast<size_t>(i)].max_tokens, 97))
         << "sequence " << i;
     EXPECT_EQ(sinks[static_cast<size_t>(i)]->finish(), FinishReason::kLength);
   }
@@ -217,7 +220,8 @@ TEST(SchedulerTest, AFailedStepEndsEverySequenceUnavailableAndStopsAccepting) {
   EXPECT_THAT(served, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fake rank 1 died")));
   for (const auto& sink : sinks) {
     ASSERT_TRUE(sink->AwaitDone(absl::ZeroDuration()));
-    EXPECT_THAT(sink->error(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fake rank 1 died")));
+    EXPECT_THAT(sink->error(),
+                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("fake rank 1 died")));
     EXPECT_EQ(sink->terminal_calls(), 1);
   }
   EXPECT_THAT(s.Submit(Params(3, 3, 1), std::make_shared<RecordingSink>()),
@@ -290,7 +294,8 @@ TEST(SchedulerTest, TimingsAndMetricsAreReported) {
   ASSERT_TRUE(AwaitIdle(*s, engine));
   double generated = 0, steps = 0;
   for (const auto& family : registry.Collect()) {
-    if (family.name == "tpserve_worker_generated_tokens_total") generated = family.metric[0].counter.value;
+    if (family.name == "tpserve_worker_generated_tokens_total")
+      generated = family.metric[0].counter.value;
     if (family.name == "tpserve_worker_steps_total") steps = family.metric[0].counter.value;
   }
   EXPECT_EQ(generated, 6);

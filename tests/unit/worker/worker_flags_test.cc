@@ -12,14 +12,35 @@ using ::testing::HasSubstr;
 using tpserve::testing::StatusIs;
 
 TEST(WorkerFlagsTest, TheContractFlagsParse) {
-  ASSERT_OK_AND_ASSIGN(
-      ParsedWorkerFlags f,
-      ParseWorkerFlags({"--coordinator", "10.0.0.1:50052", "--model", "/m/qwen", "--model-name=q",
-                        "--group", "g1", "--rank", "1", "--world-size", "2", "--listen",
-                        "0.0.0.0:7000", "--metrics-listen", "0.0.0.0:7001", "--threads", "4",
-                        "--transport", "gloo", "--max-slots", "16", "--max-context", "8192",
-                        "--kv-dtype", "bf16", "--vision-parallelism", "data", "--port-file",
-                        "/tmp/p.json"}));
+  ASSERT_OK_AND_ASSIGN(ParsedWorkerFlags f, ParseWorkerFlags({"--coordinator",
+                                                              "10.0.0.1:50052",
+                                                              "--model",
+                                                              "/m/qwen",
+                                                              "--model-name=q",
+                                                              "--group",
+                                                              "g1",
+                                                              "--rank",
+                                                              "1",
+                                                              "--world-size",
+                                                              "2",
+                                                              "--listen",
+                                                              "0.0.0.0:7000",
+                                                              "--metrics-listen",
+                                                              "0.0.0.0:7001",
+                                                              "--threads",
+                                                              "4",
+                                                              "--transport",
+                                                              "gloo",
+                                                              "--max-slots",
+                                                              "16",
+                                                              "--max-context",
+                                                              "8192",
+                                                              "--kv-dtype",
+                                                              "bf16",
+                                                              "--vision-parallelism",
+                                                              "data",
+                                                              "--port-file",
+                                                              "/tmp/p.json"}));
   const WorkerOptions& o = f.options;
   EXPECT_EQ(o.coordinator, "10.0.0.1:50052");
   EXPECT_EQ(o.model_dir, "/m/qwen");
@@ -48,10 +69,12 @@ TEST(WorkerFlagsTest, WithoutAnAssignmentTheCoordinatorPlaces) {
 }
 
 TEST(WorkerFlagsTest, MistakesAreNamed) {
-  EXPECT_THAT(ParseWorkerFlags({}), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--coordinator")));
+  EXPECT_THAT(ParseWorkerFlags({}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--coordinator")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--bogus", "1"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--bogus")));
-  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--model", "m", "--rank", "2", "--world-size", "2"}),
+  EXPECT_THAT(ParseWorkerFlags(
+                  {"--coordinator", "c:1", "--model", "m", "--rank", "2", "--world-size", "2"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--rank")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--transport", "nccl"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--transport")));
@@ -61,16 +84,19 @@ TEST(WorkerFlagsTest, MistakesAreNamed) {
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--cluster-tls-cert", "/nonexistent/c",
                                 "--cluster-tls-key", "/nonexistent/k"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--cluster-tls-cert")));
-  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--vision-parallelism", "pipeline"}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("--vision-parallelism must be auto, tensor or data, got 'pipeline'")));
+  EXPECT_THAT(
+      ParseWorkerFlags({"--coordinator", "c:1", "--vision-parallelism", "pipeline"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--vision-parallelism must be auto, tensor or data, got 'pipeline'")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--max-slots", "x"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max-slots")));
-  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--max-slots", "32", "--max-tokens-per-step", "16"}),
+  EXPECT_THAT(ParseWorkerFlags(
+                  {"--coordinator", "c:1", "--max-slots", "32", "--max-tokens-per-step", "16"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max-tokens-per-step")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--join-token-file", "/nonexistent/t"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--join-token-file")));
-  EXPECT_THAT(ParseWorkerFlags({"--coordinator"}), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("value")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("value")));
 }
 
 }  // namespace

@@ -42,10 +42,10 @@
 namespace tpserve::worker {
 namespace {
 
-using ::testing::HasSubstr;
 using cluster::v1::GenerateRequest;
 using cluster::v1::GenerateResponse;
 using testing::FakeCoordinator;
+using ::testing::HasSubstr;
 using testing::WorkerRecord;
 
 constexpr char kModel[] = "tiny_r2_untied";
@@ -87,7 +87,8 @@ std::string HttpGet(int port, const std::string& path) {
     if (send(fd, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size())) {
       std::array<char, 4096> buf;
       ssize_t n;
-      while ((n = recv(fd, buf.data(), buf.size(), 0)) > 0) out.append(buf.data(), static_cast<size_t>(n));
+      while ((n = recv(fd, buf.data(), buf.size(), 0)) > 0)
+        out.append(buf.data(), static_cast<size_t>(n));
     }
   }
   close(fd);
@@ -122,8 +123,8 @@ class WorkerProcessTest : public ::testing::Test {
     ASSERT_TRUE(AwaitLeaderState(cluster::v1::WORKER_STATE_READY, kStartup)) << Logs();
     grpc_port_ = PortOf(leader_, "grpc");
     ASSERT_GT(grpc_port_, 0) << Logs();
-    stub_ = cluster::v1::Leader::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", grpc_port_), grpc::InsecureChannelCredentials()));
+    stub_ = cluster::v1::Leader::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                                             grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
@@ -137,18 +138,36 @@ class WorkerProcessTest : public ::testing::Test {
     Process p;
     p.port_file = absl::StrCat(dir_, "/rank", rank, ".ports");
     p.log = absl::StrCat(dir_, "/rank", rank, ".log");
-    p.args = {TPS_WORKER_BIN, "--coordinator", coordinator_->address(), "--model", manifest_.model_dir,
-              "--model-name", "tiny", "--group", "g0", "--rank", std::to_string(rank),
-              "--world-size", "2", "--max-slots", "4", "--max-context", "256",
-              "--max-tokens-per-step", "64", "--port-file", p.port_file,
-              "--drain-timeout-ms", "10000"};
+    p.args = {TPS_WORKER_BIN,
+              "--coordinator",
+              coordinator_->address(),
+              "--model",
+              manifest_.model_dir,
+              "--model-name",
+              "tiny",
+              "--group",
+              "g0",
+              "--rank",
+              std::to_string(rank),
+              "--world-size",
+              "2",
+              "--max-slots",
+              "4",
+              "--max-context",
+              "256",
+              "--max-tokens-per-step",
+              "64",
+              "--port-file",
+              p.port_file,
+              "--drain-timeout-ms",
+              "10000"};
     return p;
   }
 
   static void Launch(Process& p) {
     std::remove(p.port_file.c_str());
-    absl::StatusOr<Subprocess> sp = Subprocess::Exec(
-        p.args, {.out = Redirect::File(p.log), .err = Redirect::File(p.log)});
+    absl::StatusOr<Subprocess> sp =
+        Subprocess::Exec(p.args, {.out = Redirect::File(p.log), .err = Redirect::File(p.log)});
     ASSERT_OK(sp.status());
     p.process = std::move(*sp);
   }
@@ -185,10 +204,12 @@ class WorkerProcessTest : public ::testing::Test {
   }
 
   bool AwaitLeaderState(cluster::v1::WorkerState state, absl::Duration timeout) {
-    return coordinator_->WaitFor([state](const auto& w) {
-      const WorkerRecord* r = Rank(w, 0);
-      return r != nullptr && r->last_heartbeat.state() == state;
-    }, timeout);
+    return coordinator_->WaitFor(
+        [state](const auto& w) {
+          const WorkerRecord* r = Rank(w, 0);
+          return r != nullptr && r->last_heartbeat.state() == state;
+        },
+        timeout);
   }
 
   StreamResult Generate(const GenerateRequest& request, grpc::ClientContext* context = nullptr,
@@ -233,7 +254,8 @@ class WorkerProcessTest : public ::testing::Test {
     const absl::Time until = absl::Now() + absl::Seconds(10);
     while (absl::Now() < until) {
       const double leader = MetricValue(Metrics(leader_), "tpserve_recurrent_state_slots_in_use");
-      const double follower = MetricValue(Metrics(follower_), "tpserve_recurrent_state_slots_in_use");
+      const double follower =
+          MetricValue(Metrics(follower_), "tpserve_recurrent_state_slots_in_use");
       const double blocks = MetricValue(Metrics(follower_), "tpserve_kv_cache_blocks_in_use");
       if (leader == 0 && follower == 0 && blocks == 0) return true;
       absl::SleepFor(absl::Milliseconds(20));
@@ -251,7 +273,8 @@ class WorkerProcessTest : public ::testing::Test {
 
 TEST_F(WorkerProcessTest, GreedyStreamsEqualTpserveGenerate) {
   for (const auto& c : manifest_.cases) {
-    const StreamResult r = Generate(Request(c.prompt, static_cast<int32_t>(c.greedy_tokens.size())));
+    const StreamResult r =
+        Generate(Request(c.prompt, static_cast<int32_t>(c.greedy_tokens.size())));
     ASSERT_TRUE(r.status.ok()) << c.name << ": " << r.status.error_message();
     EXPECT_EQ(r.tokens, c.greedy_tokens) << c.name;
     EXPECT_EQ(r.done_messages, 1);
@@ -307,13 +330,15 @@ TEST_F(WorkerProcessTest, SixteenConcurrentStreamsAllFinishExactlyOnce) {
   EXPECT_THAT(leader, HasSubstr("tpserve_worker_state{state=\"ready\"} 1"));
   EXPECT_EQ(MetricValue(leader, "tpserve_sequences_running"), 0);
   // The leader's heartbeat load is back to zero too.
-  ASSERT_TRUE(coordinator_->WaitFor([](const auto& w) {
-    const WorkerRecord* r = Rank(w, 0);
-    return r != nullptr && r->last_heartbeat.load().running_sequences() == 0 &&
-           r->last_heartbeat.load().kv_blocks_used() == 0 &&
-           r->last_heartbeat.load().max_sequences() == 4 &&
-           r->last_heartbeat.load().vocab_size() == 256;
-  }, absl::Seconds(5)));
+  ASSERT_TRUE(coordinator_->WaitFor(
+      [](const auto& w) {
+        const WorkerRecord* r = Rank(w, 0);
+        return r != nullptr && r->last_heartbeat.load().running_sequences() == 0 &&
+               r->last_heartbeat.load().kv_blocks_used() == 0 &&
+               r->last_heartbeat.load().max_sequences() == 4 &&
+               r->last_heartbeat.load().vocab_size() == 256;
+      },
+      absl::Seconds(5)));
 }
 
 TEST_F(WorkerProcessTest, CancellationAndDeadlinesFreeTheSlotsOnEveryRank) {
@@ -344,9 +369,9 @@ TEST_F(WorkerProcessTest, WorkersRegisterAgainWhenTheCoordinatorForgetsThem) {
   const auto before = coordinator_->workers();
   ASSERT_EQ(before.size(), 2u);
   coordinator_->ForgetWorkers();  // as after a coordinator restart
-  ASSERT_TRUE(coordinator_->WaitFor([](const auto& w) {
-    return w.size() == 2 && Rank(w, 0) != nullptr && Rank(w, 1) != nullptr;
-  }, absl::Seconds(5)));
+  ASSERT_TRUE(coordinator_->WaitFor(
+      [](const auto& w) { return w.size() == 2 && Rank(w, 0) != nullptr && Rank(w, 1) != nullptr; },
+      absl::Seconds(5)));
   for (const auto& [id, rec] : coordinator_->workers()) {
     ASSERT_TRUE(before.count(id)) << "worker id changed: " << id;
     EXPECT_EQ(rec.registration.assignment().group(), "g0");
@@ -413,8 +438,8 @@ TEST_F(WorkerProcessTest, ARestartedLeaderGetsItsFollowerBack) {
   Launch(leader_);
   ASSERT_TRUE(AwaitLeaderState(cluster::v1::WORKER_STATE_READY, kStartup)) << Logs();
   grpc_port_ = PortOf(leader_, "grpc");
-  stub_ = cluster::v1::Leader::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", grpc_port_), grpc::InsecureChannelCredentials()));
+  stub_ = cluster::v1::Leader::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                                           grpc::InsecureChannelCredentials()));
   const auto& c = Case("p37");
   const StreamResult r = Generate(Request(c.prompt, 32));
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
@@ -430,7 +455,8 @@ TEST_F(WorkerProcessTest, SigtermDrainsInFlightStreamsAndExits) {
     auto reader = stub_->Generate(&ctx, Request(c.prompt, 200));
     GenerateResponse response;
     while (reader->Read(&response)) {
-      result.tokens.insert(result.tokens.end(), response.token_ids().begin(), response.token_ids().end());
+      result.tokens.insert(result.tokens.end(), response.token_ids().begin(),
+                           response.token_ids().end());
       result.done_messages += response.done();
       if (!first_token.HasBeenNotified()) first_token.Notify();
     }
@@ -452,7 +478,8 @@ TEST_F(WorkerProcessTest, SigtermDrainsInFlightStreamsAndExits) {
 // A worker started without an assignment takes the coordinator's placement (a single-device
 // replica: world size 1, no followers) and serves it.
 TEST(PlacedWorkerTest, AnUnassignedWorkerServesWhereTheCoordinatorPlacesIt) {
-  ASSERT_OK_AND_ASSIGN(tpserve::testing::GoldenManifest m, tpserve::testing::LoadGoldenManifest(kModel));
+  ASSERT_OK_AND_ASSIGN(tpserve::testing::GoldenManifest m,
+                       tpserve::testing::LoadGoldenManifest(kModel));
   testing::FakeCoordinatorOptions fo;
   fo.heartbeat_interval_ms = 100;
   fo.placement.set_model("placed-tiny");
@@ -464,13 +491,16 @@ TEST(PlacedWorkerTest, AnUnassignedWorkerServesWhereTheCoordinatorPlacesIt) {
   ASSERT_NE(coordinator, nullptr);
   const std::string dir = tpserve::testing::MakeTempDir();
   const std::string ports = dir + "/ports", log = dir + "/log";
-  ASSERT_OK_AND_ASSIGN(
-      Subprocess worker,
-      Subprocess::Exec({TPS_WORKER_BIN, "--coordinator", coordinator->address(), "--port-file", ports},
-                       {.out = Redirect::File(log), .err = Redirect::File(log)}));
-  const bool ready = coordinator->WaitFor([](const auto& w) {
-    return w.size() == 1 && w.begin()->second.last_heartbeat.state() == cluster::v1::WORKER_STATE_READY;
-  }, kStartup);
+  ASSERT_OK_AND_ASSIGN(Subprocess worker,
+                       Subprocess::Exec({TPS_WORKER_BIN, "--coordinator", coordinator->address(),
+                                         "--port-file", ports},
+                                        {.out = Redirect::File(log), .err = Redirect::File(log)}));
+  const bool ready = coordinator->WaitFor(
+      [](const auto& w) {
+        return w.size() == 1 &&
+               w.begin()->second.last_heartbeat.state() == cluster::v1::WORKER_STATE_READY;
+      },
+      kStartup);
   int grpc_port = -1;
   const nlohmann::json j = nlohmann::json::parse(ReadAll(ports), nullptr, false);
   if (!j.is_discarded()) grpc_port = j.value("grpc", -1);
@@ -485,7 +515,8 @@ TEST(PlacedWorkerTest, AnUnassignedWorkerServesWhereTheCoordinatorPlacesIt) {
     req.set_max_tokens(32);
     auto reader = stub->Generate(&ctx, req);
     GenerateResponse response;
-    while (reader->Read(&response)) tokens.insert(tokens.end(), response.token_ids().begin(), response.token_ids().end());
+    while (reader->Read(&response))
+      tokens.insert(tokens.end(), response.token_ids().begin(), response.token_ids().end());
     status = reader->Finish();
   }
   worker.Kill();
@@ -494,7 +525,7 @@ TEST(PlacedWorkerTest, AnUnassignedWorkerServesWhereTheCoordinatorPlacesIt) {
   EXPECT_EQ(tokens, m.cases[1].greedy_tokens);
   const WorkerRecord rec = coordinator->workers().begin()->second;
   EXPECT_TRUE(rec.registration.assignment().model().empty());  // it asked to be placed
-  EXPECT_EQ(rec.last_heartbeat.load().max_sequences(), 8);  // the default --max-slots
+  EXPECT_EQ(rec.last_heartbeat.load().max_sequences(), 8);     // the default --max-slots
   EXPECT_THAT(ReadAll(log), HasSubstr("rank 0/1 of placed-tiny/solo serving on"));
 }
 
