@@ -39,7 +39,7 @@ struct LocalGroupOptions {
   int threads_per_rank = 0;
   Transport transport = Transport::kShm;
   // The command line (argv[0] a path) that runs one member; gets `--rank R --world-size N
-  // --store DIR --threads T --collective-timeout-ms MS` appended.
+  // --store DIR --threads T --collective-timeout-ms MS` appended (worker/rank_flags.h).
   std::vector<std::string> member_command;
   absl::Duration startup_timeout = absl::Minutes(2);
   absl::Duration collective_timeout = absl::Seconds(30);
