@@ -76,10 +76,7 @@ cpb::SamplingParams ToSampling(const pb::SamplingParams& s, const GenerationDefa
   out.set_min_p(s.has_min_p() ? s.min_p() : d.min_p);
   out.set_repetition_penalty(s.has_repetition_penalty() ? s.repetition_penalty()
                                                         : d.repetition_penalty);
-  if (s.has_seed()) {
-    out.set_has_seed(true);
-    out.set_seed(s.seed());
-  }
+  if (s.has_seed()) out.set_seed(s.seed());
   return out;
 }
 

@@ -1,6 +1,8 @@
 // The tpserve-coordinator command line (proto/README.md, "tpserve-coordinator flags"), parsed
-// into a plain struct. Flags take "--name value" or "--name=value"; an unknown flag, a missing
-// value or a malformed number is InvalidArgument naming the flag.
+// into a plain struct by the generic parser (ops/base/flags.h): "--name value" or "--name=value";
+// an unknown flag, a missing value, a malformed number or one out of bounds is InvalidArgument
+// naming the flag. The flags the workers take too are defined in proto/cluster_flags.h; the
+// coordinator's own below (`tpserve up` passes some of them on).
 #ifndef TPSERVE_COORDINATOR_COORDINATOR_FLAGS_H_
 #define TPSERVE_COORDINATOR_COORDINATOR_FLAGS_H_
 
@@ -9,8 +11,42 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ops/base/flags.h"
 
 namespace tpserve::coordinator {
+
+inline constexpr StringFlag kClusterListenFlag{.name = "cluster-listen",
+                                               .value_name = "HOST:PORT",
+                                               .help = "the cluster API the workers call",
+                                               .default_value = "0.0.0.0:50052"};
+inline constexpr StringFlag kCatalogueFlag{
+    .name = "catalogue",
+    .value_name = "FILE",
+    .help = "JSON model catalogue for placing the workers that come without an assignment"};
+inline constexpr StringFlag kTlsCertFlag{
+    .name = "tls-cert",
+    .value_name = "FILE",
+    .help = "serve the client API over TLS with this PEM certificate chain; goes with --tls-key"};
+inline constexpr StringFlag kTlsKeyFlag{
+    .name = "tls-key", .value_name = "FILE", .help = "the PEM private key of --tls-cert"};
+inline constexpr StringFlag kApiTokenFileFlag{
+    .name = "api-token-file",
+    .value_name = "FILE",
+    .help = "clients must send \"authorization: Bearer <token>\" with the token in FILE"};
+inline constexpr IntFlag kHeartbeatIntervalMsFlag{
+    .name = "heartbeat-interval-ms",
+    .value_name = "MS",
+    .help = "how often workers heartbeat; a worker's lease is 2 intervals (out of routing after)",
+    .default_value = 1000,
+    .min = 1,
+    .max = 3600 * 1000};
+inline constexpr IntFlag kMaxQueueFlag{
+    .name = "max-queue",
+    .value_name = "N",
+    .help = "waiting requests per model before RESOURCE_EXHAUSTED",
+    .default_value = 64,
+    .min = 0,
+    .max = 1 << 20};
 
 struct CoordinatorFlags {
   std::string listen = "0.0.0.0:50051";
@@ -28,7 +64,7 @@ struct CoordinatorFlags {
   bool help = false;
 };
 
-// `args` excludes the program name.
+// `args` excludes the program name. Files are not read here (OptionsFromFlags in main does).
 absl::StatusOr<CoordinatorFlags> ParseCoordinatorFlags(const std::vector<std::string>& args);
 
 // The usage text (--help).

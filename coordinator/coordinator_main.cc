@@ -27,7 +27,7 @@
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 #include "proto/cluster_credentials.h"
-#include "proto/cluster_token.h"
+#include "proto/cluster_flags.h"
 
 namespace tpserve::coordinator {
 namespace {
@@ -46,23 +46,30 @@ absl::Status WritePortFile(const std::string& path, int client, int cluster, int
   return absl::OkStatus();
 }
 
+// Reads the files the flags name; errors are InvalidArgument naming the flag.
 absl::StatusOr<CoordinatorOptions> OptionsFromFlags(const CoordinatorFlags& f) {
   CoordinatorOptions o;
   o.listen = f.listen;
   o.cluster_listen = f.cluster_listen;
+  TPS_RETURN_IF_ERROR(cluster::CheckTlsFiles(kTlsCertFlag, f.tls_cert, kTlsKeyFlag, f.tls_key));
+  TPS_RETURN_IF_ERROR(cluster::CheckTlsFiles(cluster::kClusterTlsCertFlag, f.cluster_tls_cert,
+                                             cluster::kClusterTlsKeyFlag, f.cluster_tls_key));
   TPS_ASSIGN_OR_RETURN(o.client_credentials,
                        cluster::ServerCredentialsFromFiles(f.tls_cert, f.tls_key));
   TPS_ASSIGN_OR_RETURN(o.cluster_credentials,
                        cluster::ServerCredentialsFromFiles(f.cluster_tls_cert, f.cluster_tls_key));
   if (!f.cluster_tls_ca.empty()) {
-    TPS_ASSIGN_OR_RETURN(std::string ca, cluster::ReadPemFile("cluster-tls-ca", f.cluster_tls_ca));
+    TPS_ASSIGN_OR_RETURN(std::string ca,
+                         cluster::ReadPemFlagFile(cluster::kClusterTlsCaFlag, f.cluster_tls_ca));
     o.leader_credentials = cluster::ChannelCredentialsFromCa(ca);
   }
   if (!f.api_token_file.empty()) {
-    TPS_ASSIGN_OR_RETURN(o.api_token, cluster::ReadTokenFile(f.api_token_file));
+    TPS_ASSIGN_OR_RETURN(o.api_token,
+                         cluster::ReadTokenFlagFile(kApiTokenFileFlag, f.api_token_file));
   }
   if (!f.join_token_file.empty()) {
-    TPS_ASSIGN_OR_RETURN(o.join_token, cluster::ReadTokenFile(f.join_token_file));
+    TPS_ASSIGN_OR_RETURN(
+        o.join_token, cluster::ReadTokenFlagFile(cluster::kJoinTokenFileFlag, f.join_token_file));
   }
   o.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
   o.max_queue = static_cast<int>(f.max_queue);

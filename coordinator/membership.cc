@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "shard/parallel_layout.h"
 
 namespace tpserve::coordinator {
 
@@ -57,9 +58,11 @@ absl::Status Membership::Register(const WorkerRegistration& reg) {
   if (a.model().empty() || a.group().empty()) {
     return absl::InvalidArgumentError("assignment: model and group are required");
   }
-  if (a.world_size() < 1 || a.rank() < 0 || a.rank() >= a.world_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "assignment: rank ", a.rank(), " is not in [0, world_size ", a.world_size(), ")"));
+  // The workers' own bound on a group (header-only: no shard code is linked).
+  if (absl::Status s =
+          shard::ParallelLayout{.tp_size = a.world_size(), .tp_rank = a.rank()}.Validate();
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("assignment: ", s.message()));
   }
   const absl::Time now = clock_.Now();
   const GroupKey key{a.model(), a.group()};

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/tokenizer/chat_template.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/sampling_bounds.h"
 #include "ops/base/status_macros.h"
 
 namespace tpserve::coordinator {
@@ -68,6 +69,14 @@ absl::StatusOr<GenerationConfig> ReadGenerationConfig(const std::string& dir) {
     TPS_RETURN_IF_ERROR(number("top_p", &out.defaults.top_p));
     TPS_RETURN_IF_ERROR(number("min_p", &out.defaults.min_p));
   }
+  // The defaults fill every field a request leaves unset: the same bounds as a request's own.
+  const GenerationDefaults& d = out.defaults;
+  TPS_RETURN_IF_ERROR(ValidateSamplingFields({.temperature = d.temperature,
+                                              .top_k = d.top_k,
+                                              .top_p = d.top_p,
+                                              .min_p = d.min_p,
+                                              .repetition_penalty = d.repetition_penalty},
+                                             absl::StrCat(path, ": ")));
   return out;
 }
 

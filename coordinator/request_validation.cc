@@ -1,11 +1,11 @@
 #include "coordinator/request_validation.h"
 
-#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/tokenizer/utf8.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/sampling_bounds.h"
 #include "ops/base/status_macros.h"
 
 namespace tpserve::coordinator {
@@ -81,25 +81,16 @@ absl::Status ValidateMessage(const pb::Message& m, const std::string& at) {
   return absl::OkStatus();
 }
 
+// The request's own sampling fields (the unset ones take generation_config.json's defaults, which
+// LoadModelAssets checked); the bounds are those every worker applies (ops/base/sampling_bounds.h).
 absl::Status ValidateSampling(const pb::SamplingParams& s) {
-  if (s.has_temperature() && (!std::isfinite(s.temperature()) || s.temperature() < 0)) {
-    return Invalid("sampling.temperature", absl::StrCat("must be >= 0, got ", s.temperature()));
-  }
-  if (s.has_top_k() && s.top_k() < 0) {
-    return Invalid("sampling.top_k", absl::StrCat("must be >= 0 (0 = off), got ", s.top_k()));
-  }
-  if (s.has_top_p() && !(s.top_p() > 0 && s.top_p() <= 1)) {
-    return Invalid("sampling.top_p", absl::StrCat("must be in (0, 1], got ", s.top_p()));
-  }
-  if (s.has_min_p() && !(s.min_p() >= 0 && s.min_p() <= 1)) {
-    return Invalid("sampling.min_p", absl::StrCat("must be in [0, 1], got ", s.min_p()));
-  }
-  if (s.has_repetition_penalty() &&
-      !(std::isfinite(s.repetition_penalty()) && s.repetition_penalty() > 0)) {
-    return Invalid("sampling.repetition_penalty",
-                   absl::StrCat("must be > 0 (1 = off), got ", s.repetition_penalty()));
-  }
-  return absl::OkStatus();
+  SamplingFields f;
+  if (s.has_temperature()) f.temperature = s.temperature();
+  if (s.has_top_k()) f.top_k = s.top_k();
+  if (s.has_top_p()) f.top_p = s.top_p();
+  if (s.has_min_p()) f.min_p = s.min_p();
+  if (s.has_repetition_penalty()) f.repetition_penalty = s.repetition_penalty();
+  return ValidateSamplingFields(f, "sampling.");
 }
 
 }  // namespace

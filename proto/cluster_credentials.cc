@@ -41,13 +41,4 @@ std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFromCa(const std::st
   return grpc::SslCredentials(ssl);
 }
 
-absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok() || text->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, ": cannot read ", path, text.ok() ? " (empty)" : ""));
-  }
-  return text;
-}
-
 }  // namespace tpserve::cluster

@@ -1,7 +1,8 @@
 // TLS credentials of the cluster API, from PEM files: the coordinator's cluster port and each
 // worker's Leader service serve with a certificate and key (--cluster-tls-cert/--cluster-tls-key);
 // whoever dials them verifies against a CA (--cluster-tls-ca). The client API uses the same
-// server helper with its own flags (--tls-cert/--tls-key).
+// server helper with its own flags (--tls-cert/--tls-key). The flags themselves, and reading a
+// CA file they name, are proto/cluster_flags.h.
 #ifndef TPSERVE_PROTO_CLUSTER_CREDENTIALS_H_
 #define TPSERVE_PROTO_CLUSTER_CREDENTIALS_H_
 
@@ -21,10 +22,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFromFi
 
 // TLS verifying the server against the PEM CA certificates in `ca_pem`; insecure when empty.
 std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFromCa(const std::string& ca_pem);
-
-// The contents of `path` (a PEM file). InvalidArgument naming `flag` and the path when unreadable
-// or empty.
-absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path);
 
 }  // namespace tpserve::cluster
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
 #include "shard/layers/linear.h"
 #include "shard/shard_plan.h"
@@ -16,8 +17,8 @@ absl::StatusOr<VisionParallelism> ParseVisionParallelism(std::string_view text,
   if (text.empty() || text == "auto") return VisionParallelism::kAuto;
   if (text == "tensor") return VisionParallelism::kTensorParallel;
   if (text == "data") return VisionParallelism::kDataParallel;
-  return absl::InvalidArgumentError(absl::StrCat(
-      std::string(field), " must be auto, tensor or data, got '", std::string(text), "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(std::string(field), " must be auto, tensor or data, got ", EchoValue(text)));
 }
 
 std::string_view VisionParallelismName(VisionParallelism parallelism) {

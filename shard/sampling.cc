@@ -6,26 +6,21 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "ops/base/sampling_bounds.h"
 
 namespace tpserve::shard {
 
 absl::Status SamplingParams::Validate() const {
-  if (!(temperature >= 0.0f) || !std::isfinite(temperature)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("temperature must be a finite number >= 0, got ", temperature));
-  }
-  if (top_k < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0 (0 = off), got ", top_k));
-  }
-  if (!(top_p > 0.0f && top_p <= 1.0f)) {
-    return absl::InvalidArgumentError(absl::StrCat("top_p must be in (0, 1], got ", top_p));
-  }
-  if (!(min_p >= 0.0f && min_p <= 1.0f)) {
-    return absl::InvalidArgumentError(absl::StrCat("min_p must be in [0, 1], got ", min_p));
-  }
-  if (!(repetition_penalty > 0.0f) || !std::isfinite(repetition_penalty)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("repetition_penalty must be > 0, got ", repetition_penalty));
+  // The bounds are the cluster's one definition (ops/base/sampling_bounds.h); the coordinator
+  // checked a served request against the same function already.
+  if (absl::Status s = ValidateSamplingFields({.temperature = temperature,
+                                               .top_k = top_k,
+                                               .top_p = top_p,
+                                               .min_p = min_p,
+                                               .repetition_penalty = repetition_penalty},
+                                              "");
+      !s.ok()) {
+    return s;
   }
   for (size_t i = 0; i < allowed_tokens.size(); ++i) {
     const TokenRange& r = allowed_tokens[i];

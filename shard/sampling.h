@@ -40,7 +40,8 @@ struct SamplingParams {
   // Ranges may overlap and come in any order.
   std::vector<TokenRange> allowed_tokens;
 
-  // InvalidArgument naming the field and its allowed range.
+  // InvalidArgument naming the field and its allowed range: the bounds of
+  // ops/base/sampling_bounds.h (the coordinator's too), and well-formed allowed ranges.
   absl::Status Validate() const;
   // Validate(), and at least one allowed id below `vocab` (InvalidArgument otherwise).
   absl::Status ValidateForVocab(int64_t vocab) const;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
 #include "ops/comm/gloo/gloo_communicator.h"
 #include "ops/comm/shm/shm_communicator.h"
@@ -16,9 +17,8 @@ const char* TransportName(Transport transport) {
 absl::StatusOr<Transport> ParseTransport(std::string_view text, std::string_view field) {
   if (text == "shm") return Transport::kShm;
   if (text == "gloo") return Transport::kGloo;
-  return absl::InvalidArgumentError(
-      absl::StrCat(absl::string_view(field.data(), field.size()), " must be shm or gloo, got '",
-                   absl::string_view(text.data(), text.size()).substr(0, 32), "'"));
+  return absl::InvalidArgumentError(absl::StrCat(absl::string_view(field.data(), field.size()),
+                                                 " must be shm or gloo, got ", EchoValue(text)));
 }
 
 absl::StatusOr<std::unique_ptr<comm::Communicator>> JoinGroup(comm::Store& store, int rank,

@@ -216,11 +216,12 @@ GenerateParams GenerateParamsFromProto(const cluster::v1::GenerateRequest& r) {
   p.request_id = r.request_id();
   p.prompt.assign(r.prompt_ids().begin(), r.prompt_ids().end());
   const cluster::v1::SamplingParams& s = r.sampling();
-  p.sampling.temperature = s.temperature();
-  p.sampling.top_k = s.top_k();
-  p.sampling.top_p = s.top_p() == 0.0f ? 1.0f : s.top_p();
-  p.sampling.min_p = s.min_p();
-  p.sampling.repetition_penalty = s.repetition_penalty() == 0.0f ? 1.0f : s.repetition_penalty();
+  // Unset fields keep the sampler's defaults; set ones are taken as given (Validate checks them).
+  if (s.has_temperature()) p.sampling.temperature = s.temperature();
+  if (s.has_top_k()) p.sampling.top_k = s.top_k();
+  if (s.has_top_p()) p.sampling.top_p = s.top_p();
+  if (s.has_min_p()) p.sampling.min_p = s.min_p();
+  if (s.has_repetition_penalty()) p.sampling.repetition_penalty = s.repetition_penalty();
   if (s.has_seed()) p.sampling.seed = s.seed();
   for (const cluster::v1::TokenRange& range : r.allowed_tokens()) {
     p.sampling.allowed_tokens.push_back({range.begin(), range.end()});

@@ -11,6 +11,7 @@
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
+#include "worker/rank_flags.h"
 
 namespace tpserve::worker {
 namespace {
@@ -47,12 +48,12 @@ absl::Status LocalGroup::Launch() {
   store_ = std::make_unique<comm::FileStore>(store_dir_);
   for (int r = 1; r < tp; ++r) {
     std::vector<std::string> argv = options_.follower_command;
-    for (const std::string& a :
-         {std::string("--rank"), std::to_string(r), std::string("--world-size"), std::to_string(tp),
-          std::string("--store"), store_dir_, std::string("--threads"), std::to_string(threads),
-          std::string("--collective-timeout-ms"),
-          std::to_string(absl::ToInt64Milliseconds(options_.collective_timeout))}) {
-      argv.push_back(a);
+    for (const std::vector<std::string>& flag :
+         {FlagArgs(kRankFlag, std::to_string(r)), FlagArgs(kWorldSizeFlag, std::to_string(tp)),
+          FlagArgs(kStoreFlag, store_dir_), FlagArgs(kThreadsFlag, std::to_string(threads)),
+          FlagArgs(kCollectiveTimeoutMsFlag,
+                   std::to_string(absl::ToInt64Milliseconds(options_.collective_timeout)))}) {
+      argv.insert(argv.end(), flag.begin(), flag.end());
     }
     TPS_ASSIGN_OR_RETURN(Subprocess follower, Subprocess::Exec(argv));
     followers_.push_back(std::move(follower));

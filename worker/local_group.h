@@ -38,8 +38,8 @@ struct LocalGroupOptions {
   // CPU threads of each rank; 0: all cores with one rank, 1 each with several.
   int threads_per_rank = 0;
   Transport transport = Transport::kShm;
-  // The command line (argv[0] a path) that runs one follower; gets `--rank R --world-size N
-  // --store DIR --threads T --collective-timeout-ms MS` appended.
+  // The command line (argv[0] a path) that runs one member; gets `--rank R --world-size N
+  // --store DIR --threads T --collective-timeout-ms MS` appended (worker/rank_flags.h).
   std::vector<std::string> follower_command;
   absl::Duration startup_timeout = absl::Minutes(2);
   absl::Duration collective_timeout = absl::Seconds(30);

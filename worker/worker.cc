@@ -20,6 +20,7 @@
 #include "worker/coordinator_channel.h"
 #include "worker/group_follower.h"
 #include "worker/group_leader.h"
+#include "worker/rank_flags.h"
 #include "worker/scheduler/build_step_plan.h"
 #include "worker/scheduler/step_engine.h"
 
@@ -215,17 +216,13 @@ absl::Status Worker::Run() {
   ro.device.set_total_memory_bytes(device.total_memory_bytes);
   ro.device.set_free_memory_bytes(device.free_memory_bytes);
   std::string name = options_.model_name;
-  if (name.empty() && !options_.model_dir.empty()) {
-    name = std::filesystem::path(options_.model_dir).lexically_normal().filename().string();
-    if (name.empty())
-      name = std::filesystem::path(options_.model_dir).parent_path().filename().string();
-  }
+  if (name.empty() && !options_.model_dir.empty()) name = DefaultModelName(options_.model_dir);
   if (options_.assigned) {
     ro.assignment.set_model(name);
     ro.assignment.set_model_dir(options_.model_dir);
     ro.assignment.set_group(options_.group);
-    ro.assignment.set_rank(options_.rank);
-    ro.assignment.set_world_size(options_.world_size);
+    ro.assignment.set_rank(options_.layout.tp_rank);
+    ro.assignment.set_world_size(options_.layout.tp_size);
   }
   ro.join_token = options_.join_token;
   registration_ = std::make_unique<Registration>(channel, ro);

@@ -1,5 +1,7 @@
-// The tpserve-worker command line (proto/README.md "tpserve-worker flags") → WorkerOptions.
-// Flags are `--name value` or `--name=value`; called from main() only.
+// The tpserve-worker command line (proto/README.md "tpserve-worker flags") → WorkerOptions, by
+// the generic parser (ops/base/flags.h). The flags it shares with the tpserve CLI are defined in
+// worker/rank_flags.h, those it shares with the coordinator in proto/cluster_flags.h; called from
+// main() only.
 #ifndef TPSERVE_WORKER_WORKER_FLAGS_H_
 #define TPSERVE_WORKER_WORKER_FLAGS_H_
 
@@ -11,7 +13,8 @@
 
 namespace tpserve::worker {
 
-extern const char kWorkerUsage[];
+// The usage text (--help).
+std::string WorkerUsage();
 
 struct ParsedWorkerFlags {
   WorkerOptions options;
@@ -19,8 +22,8 @@ struct ParsedWorkerFlags {
   bool help = false;
 };
 
-// InvalidArgument naming the flag for unknown flags, missing values, bad numbers and unreadable
-// files (join token, TLS CA).
+// InvalidArgument naming the flag for unknown flags, missing values, bad or out-of-range numbers
+// and unreadable files (join token, TLS CA, certificate and key).
 absl::StatusOr<ParsedWorkerFlags> ParseWorkerFlags(const std::vector<std::string>& args);
 
 }  // namespace tpserve::worker

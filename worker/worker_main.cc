@@ -35,11 +35,11 @@ int main(int argc, char** argv) {
       tpserve::worker::ParseWorkerFlags(std::vector<std::string>(argv + 1, argv + argc));
   if (!flags.ok()) {
     std::fprintf(stderr, "tpserve-worker: %s\n\n%s", std::string(flags.status().message()).c_str(),
-                 tpserve::worker::kWorkerUsage);
+                 tpserve::worker::WorkerUsage().c_str());
     return 2;
   }
   if (flags->help) {
-    std::fputs(tpserve::worker::kWorkerUsage, stdout);
+    std::fputs(tpserve::worker::WorkerUsage().c_str(), stdout);
     return 0;
   }
 

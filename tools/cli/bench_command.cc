@@ -14,7 +14,6 @@
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
 #include "shard/model_loader.h"
-#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
 #include "tools/model/generator.h"
@@ -64,29 +63,55 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+constexpr IntFlag kPromptLenFlag{.name = "prompt-len",
+                                 .value_name = "N",
+                                 .help = "tokens of the prefill prompt",
+                                 .default_value = 512,
+                                 .min = 1,
+                                 .max = worker::kMaxContextFlag.max};
+constexpr IntFlag kDecodeTokensFlag{.name = "decode-tokens",
+                                    .value_name = "N",
+                                    .help = "decode steps per batch",
+                                    .default_value = 32,
+                                    .min = 1,
+                                    .max = worker::kMaxContextFlag.max};
+constexpr StringFlag kBatchesFlag{.name = "batches",
+                                  .value_name = "B,B,...",
+                                  .help = "decode batch sizes, each in [1, 1024]",
+                                  .default_value = "1,16"};
+constexpr IntFlag kRepeatsFlag{.name = "repeats",
+                               .value_name = "N",
+                               .help = "runs of each measurement (the median is reported)",
+                               .default_value = 3,
+                               .min = 1,
+                               .max = 1000};
+constexpr BoolFlag kJsonFlag{.name = "json", .help = "print the report as JSON too"};
+
+const FlagList& Flags() {
+  static const FlagList* const flags =
+      new FlagList(Concat({worker::kModelFlag, kPromptLenFlag, kDecodeTokensFlag, kBatchesFlag,
+                           kRepeatsFlag, kJsonFlag},
+                          ModelFlagList(worker::kMaxContextFlag.WithDefault(
+                              worker::kMaxContextFlag.default_value, "what the runs need"))));
+  return *flags;
+}
+
 }  // namespace
 
 absl::Status RunBench(const std::vector<std::string>& argv) {
-  std::set<std::string> value_flags = {"model", "prompt-len", "decode-tokens", "batches",
-                                       "repeats"};
-  value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
-  TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, value_flags, {"json", "help"}));
-  if (args.Bool("help")) {
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, Flags()));
+  if (args.help()) {
     std::fputs(
-        "usage: tpserve bench --model DIR [--prompt-len 512] [--decode-tokens 32]\n"
-        "                     [--batches 1,16] [--repeats 3] [--json]\n" COMMON_MODEL_FLAGS_HELP,
+        absl::StrCat("usage: tpserve bench --model DIR [flags]\n\n", FlagUsage(Flags())).c_str(),
         stdout);
     return absl::OkStatus();
   }
-  TPS_ASSIGN_OR_RETURN(std::string dir, args.Required("model"));
-  TPS_ASSIGN_OR_RETURN(int64_t prompt_len, args.Int("prompt-len", 512));
-  TPS_ASSIGN_OR_RETURN(int64_t decode_tokens, args.Int("decode-tokens", 32));
-  TPS_ASSIGN_OR_RETURN(int64_t repeats, args.Int("repeats", 3));
-  TPS_ASSIGN_OR_RETURN(std::vector<int32_t> batches, args.IntList("batches"));
+  TPS_ASSIGN_OR_RETURN(std::string dir, args.Required(worker::kModelFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t prompt_len, args.Get(kPromptLenFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t decode_tokens, args.Get(kDecodeTokensFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t repeats, args.Get(kRepeatsFlag));
+  TPS_ASSIGN_OR_RETURN(std::vector<int32_t> batches, args.GetIntList(kBatchesFlag));
   if (batches.empty()) batches = {1, 16};
-  if (prompt_len <= 0 || decode_tokens <= 0 || repeats <= 0) {
-    return absl::InvalidArgumentError("--prompt-len, --decode-tokens and --repeats must be > 0");
-  }
   for (int32_t b : batches) {
     if (b <= 0 || b > 1024) {
       return absl::InvalidArgumentError(
@@ -97,12 +122,14 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
   constexpr int64_t kDecodePrompt = 8;
   shard::ModelOptions options = flags.options;
   options.max_slots = *std::max_element(batches.begin(), batches.end());
-  options.max_context =
-      static_cast<int32_t>(std::max(prompt_len, kDecodePrompt) + decode_tokens + 1);
+  if (!args.Has(worker::kMaxContextFlag)) {
+    options.max_context =
+        static_cast<int32_t>(std::max(prompt_len, kDecodePrompt) + decode_tokens + 1);
+  }
   options.max_tokens_per_step = std::max<int64_t>({flags.prefill_chunk, options.max_slots, 1});
   options.max_logit_rows = options.max_slots;
 
-  const int64_t tp = flags.tp;
+  const int64_t tp = flags.layout.tp_size;
   TPS_ASSIGN_OR_RETURN(std::unique_ptr<worker::LocalGroup> replica,
                        OpenLocalGroup(dir, flags, options));
   shard::StepRunner& runner = *replica;
@@ -186,7 +213,7 @@ absl::Status RunBench(const std::vector<std::string>& argv) {
     if (!comm_share.empty()) d["collective_time_share"] = Median(comm_share);
     report["decode"].push_back(d);
   }
-  if (args.Bool("json")) std::cout << report.dump(2) << std::endl;
+  if (args.Get(kJsonFlag)) std::cout << report.dump(2) << std::endl;
   return absl::OkStatus();
 }
 

@@ -15,43 +15,74 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
-#include "tools/cli/args.h"
+#include "proto/cluster_flags.h"
 #include "tools/cli/chat_client.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/common_flags.h"
 
 namespace tpserve::cli {
 namespace {
 
-constexpr char kChatHelp[] =
-    "usage: tpserve chat --addr HOST:PORT [--model NAME] [--prompt TEXT] [flags]\n"
-    "Streams a chat with a running cluster (tpserve up). Without --prompt: interactive; type a\n"
-    "message per line, Ctrl-C cancels the reply in progress, Ctrl-D or /exit quits.\n"
-    "\n"
-    "  --model NAME             a served model (default: the only one the cluster serves)\n"
-    "  --prompt TEXT            one user message, then exit\n"
-    "  --system TEXT            a system message first\n"
-    "  --image FILE             attach an image to the (first) user message; repeatable\n"
-    "  --think / --no-think     thinking on / off (default: the model's)\n"
-    "  --max-tokens N           default 512\n"
-    "  --temperature T --top-k K --top-p P --min-p P --repetition-penalty R --seed S\n"
-    "  --stop TEXT              a stop string (one)\n"
-    "  --token TOKEN | --token-file FILE   bearer token for the API\n"
-    "  --tls-ca FILE            use TLS, verifying the server with this CA certificate\n"
-    "  --hide-reasoning         do not print the reasoning\n";
+constexpr StringFlag kAddrFlag{.name = "addr",
+                               .value_name = "HOST:PORT",
+                               .help = "the cluster's chat API (tpserve up prints it)"};
+constexpr StringFlag kServedModelFlag{.name = "model",
+                                      .value_name = "NAME",
+                                      .help = "a served model",
+                                      .default_note = "the only one the cluster serves"};
+constexpr StringFlag kPromptFlag{
+    .name = "prompt", .value_name = "TEXT", .help = "one user message, then exit"};
+constexpr StringFlag kSystemFlag{
+    .name = "system", .value_name = "TEXT", .help = "a system message first"};
+constexpr StringFlag kImageFlag{
+    .name = "image", .value_name = "FILE", .help = "attach an image to the first user message"};
+constexpr BoolFlag kThinkFlag{.name = "think", .help = "thinking on (default: the model's)"};
+constexpr BoolFlag kNoThinkFlag{.name = "no-think", .help = "thinking off"};
+constexpr StringFlag kStopFlag{.name = "stop", .value_name = "TEXT", .help = "a stop string (one)"};
+constexpr StringFlag kTokenFlag{
+    .name = "token", .value_name = "TOKEN", .help = "bearer token for the API"};
+constexpr StringFlag kTokenFileFlag{
+    .name = "token-file", .value_name = "FILE", .help = "the bearer token, from a file"};
+constexpr StringFlag kTlsCaFlag{.name = "tls-ca",
+                                .value_name = "FILE",
+                                .help = "use TLS, verifying the server with this CA certificate"};
+constexpr BoolFlag kHideReasoningFlag{.name = "hide-reasoning",
+                                      .help = "do not print the reasoning"};
+constexpr IntFlag kChatMaxTokensFlag = kMaxTokensFlag.WithDefault(512);
 
-absl::StatusOr<ClientOptions> ClientFlags(const Args& args) {
+const FlagList& ClientFlagList() {
+  static const FlagList* const flags =
+      new FlagList{kAddrFlag, kTokenFlag, kTokenFileFlag, kTlsCaFlag};
+  return *flags;
+}
+
+const FlagList& ChatFlagList() {
+  static const FlagList* const flags =
+      new FlagList(Concat(Concat({kServedModelFlag, kPromptFlag, kSystemFlag, kImageFlag,
+                                  kThinkFlag, kNoThinkFlag, kChatMaxTokensFlag},
+                                 SamplingFlagList("the model's")),
+                          Concat({kStopFlag, kHideReasoningFlag}, ClientFlagList())));
+  return *flags;
+}
+
+std::string ChatHelp() {
+  return "usage: tpserve chat --addr HOST:PORT [--model NAME] [--prompt TEXT] [flags]\n"
+         "Streams a chat with a running cluster (tpserve up). Without --prompt: interactive; type "
+         "a\nmessage per line, Ctrl-C cancels the reply in progress, Ctrl-D or /exit quits.\n"
+         "\n" +
+         FlagUsage(ChatFlagList());
+}
+
+absl::StatusOr<ClientOptions> ClientFlags(const CommandLine& args) {
   ClientOptions o;
-  TPS_ASSIGN_OR_RETURN(o.address, args.Required("addr"));
-  o.tls_ca_file = args.String("tls-ca", "");
-  o.token = args.String("token", "");
-  if (args.Has("token-file")) {
-    std::ifstream in(args.String("token-file", ""));
-    if (!in)
-      return absl::NotFoundError("--token-file: cannot read " + args.String("token-file", ""));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    o.token = std::string(absl::StripAsciiWhitespace(ss.str()));
+  TPS_ASSIGN_OR_RETURN(o.address, args.Required(kAddrFlag));
+  o.tls_ca_file = args.Get(kTlsCaFlag);
+  o.token = args.Get(kTokenFlag);
+  if (args.Has(kTokenFileFlag)) {
+    TPS_ASSIGN_OR_RETURN(o.token,
+                         cluster::ReadTokenFlagFile(kTokenFileFlag, args.Get(kTokenFileFlag)));
   }
   return o;
 }
@@ -121,67 +152,47 @@ class InterruptHandler {
 }  // namespace
 
 absl::Status RunChat(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(Args args,
-                       Args::Parse(argv,
-                                   {"addr", "model", "prompt", "system", "image", "max-tokens",
-                                    "temperature", "top-k", "top-p", "min-p", "repetition-penalty",
-                                    "seed", "stop", "token", "token-file", "tls-ca"},
-                                   {"think", "no-think", "hide-reasoning", "help"}));
-  if (args.Bool("help")) {
-    std::fputs(kChatHelp, stdout);
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, ChatFlagList()));
+  if (args.help()) {
+    std::fputs(ChatHelp().c_str(), stdout);
     return absl::OkStatus();
   }
   TPS_ASSIGN_OR_RETURN(ClientOptions copts, ClientFlags(args));
-  TPS_ASSIGN_OR_RETURN(std::unique_ptr<ChatClient> client, ChatClient::Connect(copts));
-  TPS_ASSIGN_OR_RETURN(std::string model, ResolveModel(*client, args.String("model", "")));
-
-  v1::ChatRequest base;
-  base.set_model(model);
-  TPS_ASSIGN_OR_RETURN(int64_t max_tokens, args.Int("max-tokens", 512));
-  base.set_max_tokens(static_cast<int32_t>(max_tokens));
-  v1::SamplingParams* s = base.mutable_sampling();
-  if (args.Has("temperature")) {
-    TPS_ASSIGN_OR_RETURN(double v, args.Double("temperature", 0));
-    s->set_temperature(static_cast<float>(v));
-  }
-  if (args.Has("top-k")) {
-    TPS_ASSIGN_OR_RETURN(int64_t v, args.Int("top-k", 0));
-    s->set_top_k(static_cast<int32_t>(v));
-  }
-  if (args.Has("top-p")) {
-    TPS_ASSIGN_OR_RETURN(double v, args.Double("top-p", 1));
-    s->set_top_p(static_cast<float>(v));
-  }
-  if (args.Has("min-p")) {
-    TPS_ASSIGN_OR_RETURN(double v, args.Double("min-p", 0));
-    s->set_min_p(static_cast<float>(v));
-  }
-  if (args.Has("repetition-penalty")) {
-    TPS_ASSIGN_OR_RETURN(double v, args.Double("repetition-penalty", 1));
-    s->set_repetition_penalty(static_cast<float>(v));
-  }
-  if (args.Has("seed")) {
-    TPS_ASSIGN_OR_RETURN(int64_t v, args.Int("seed", 0));
-    s->set_seed(static_cast<uint64_t>(v));
-  }
-  if (args.Bool("think") && args.Bool("no-think")) {
+  if (args.Get(kThinkFlag) && args.Get(kNoThinkFlag)) {
     return absl::InvalidArgumentError("--think and --no-think are exclusive");
   }
-  if (args.Bool("think")) base.set_enable_thinking(true);
-  if (args.Bool("no-think")) base.set_enable_thinking(false);
-  if (args.Has("stop")) base.add_stop(args.String("stop", ""));
+  v1::ChatRequest base;
+  TPS_ASSIGN_OR_RETURN(const int64_t max_tokens, args.Get(kChatMaxTokensFlag));
+  base.set_max_tokens(static_cast<int32_t>(max_tokens));
+  // Only the sampling flags given; the server fills the rest from the model's defaults.
+  TPS_ASSIGN_OR_RETURN(const SamplingFlags given, ParseSamplingFlags(args));
+  v1::SamplingParams* s = base.mutable_sampling();
+  if (given.fields.temperature.has_value()) s->set_temperature(*given.fields.temperature);
+  if (given.fields.top_k.has_value()) s->set_top_k(*given.fields.top_k);
+  if (given.fields.top_p.has_value()) s->set_top_p(*given.fields.top_p);
+  if (given.fields.min_p.has_value()) s->set_min_p(*given.fields.min_p);
+  if (given.fields.repetition_penalty.has_value()) {
+    s->set_repetition_penalty(*given.fields.repetition_penalty);
+  }
+  if (given.seed.has_value()) s->set_seed(*given.seed);
+  if (args.Get(kThinkFlag)) base.set_enable_thinking(true);
+  if (args.Get(kNoThinkFlag)) base.set_enable_thinking(false);
+  if (args.Has(kStopFlag)) base.add_stop(args.Get(kStopFlag));
+  std::string image;
+  if (args.Has(kImageFlag)) {
+    TPS_ASSIGN_OR_RETURN(image, ReadFile(args.Get(kImageFlag)));
+  }
+  TPS_ASSIGN_OR_RETURN(std::unique_ptr<ChatClient> client, ChatClient::Connect(copts));
+  TPS_ASSIGN_OR_RETURN(std::string model, ResolveModel(*client, args.Get(kServedModelFlag)));
+  base.set_model(model);
   std::random_device rd;
   base.set_session_id(absl::StrCat("cli-", rd(), rd()));
-  if (args.Has("system")) {
+  if (args.Has(kSystemFlag)) {
     v1::Message* m = base.add_messages();
     m->set_role("system");
-    m->add_content()->set_text(args.String("system", ""));
+    m->add_content()->set_text(args.Get(kSystemFlag));
   }
-  std::string image;
-  if (args.Has("image")) {
-    TPS_ASSIGN_OR_RETURN(image, ReadFile(args.String("image", "")));
-  }
-  const bool show_reasoning = !args.Bool("hide-reasoning");
+  const bool show_reasoning = !args.Get(kHideReasoningFlag);
   const bool tty = isatty(1) != 0;
   InterruptHandler interrupts(*client);
 
@@ -239,7 +250,7 @@ absl::Status RunChat(const std::vector<std::string>& argv) {
     return absl::OkStatus();
   };
 
-  if (args.Has("prompt")) return turn(args.String("prompt", ""));
+  if (args.Has(kPromptFlag)) return turn(args.Get(kPromptFlag));
   std::string line;
   for (;;) {
     if (isatty(0)) {
@@ -258,10 +269,11 @@ absl::Status RunChat(const std::vector<std::string>& argv) {
 }
 
 absl::Status RunModels(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(Args args,
-                       Args::Parse(argv, {"addr", "token", "token-file", "tls-ca"}, {"help"}));
-  if (args.Bool("help")) {
-    std::fputs("usage: tpserve models --addr HOST:PORT [--token T | --token-file F] [--tls-ca F]\n",
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, ClientFlagList()));
+  if (args.help()) {
+    std::fputs(absl::StrCat("usage: tpserve models --addr HOST:PORT [flags]\n\n",
+                            FlagUsage(ClientFlagList()))
+                   .c_str(),
                stdout);
     return absl::OkStatus();
   }

@@ -29,11 +29,11 @@
 #include "coordinator/tokenizer/tokenizer.h"
 #include "model/model_spec.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/flags.h"
 #include "ops/base/npy.h"
 #include "ops/base/status_macros.h"
 #include "ops/core/backend_registry.h"
 #include "shard/model_loader.h"
-#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/common_flags.h"
 #include "tools/model/generator.h"
@@ -45,32 +45,61 @@
 namespace tpserve::cli {
 namespace {
 
-constexpr char kHelp[] =
-    "usage: tpserve generate --model DIR (--prompt-ids 1,2,3 | --prompt TEXT [--chat]) [flags]\n"
-    "\n"
-    "  --model DIR              Hugging Face model directory (config.json + *.safetensors;\n"
-    "                           tokenizer.json for --prompt)\n"
-    "  --prompt-ids IDS         comma-separated prompt token ids; prints the generated ids\n"
-    "  --prompt TEXT            prompt text; prints the generated text (special tokens left out)\n"
-    "  --chat                   send --prompt as a user turn through the chat template\n"
-    "  --system TEXT            with --chat: a system message first\n"
-    "  --no-think / --think     with --chat: thinking off / on (default: the model's; off for\n"
-    "                           the 24-layer 0.8B / 2B, on for larger models)\n"
-    "  --image FILE             a PNG, JPEG or WebP image (repeatable; needs a vision model).\n"
-    "                           --chat puts the images before the text of the user turn;\n"
-    "                           --prompt needs one <|image_pad|> per image; --prompt-ids needs\n"
-    "                           the image-pad id once per image (expanded here) or already\n"
-    "                           expanded to the image's token count\n"
-    "  --max-tokens N           tokens to generate (default 16)\n"
-    "  --temperature T          0 = greedy (default 0)\n"
-    "  --top-k K --top-p P --min-p P --repetition-penalty R --seed S\n"
-    "  --ignore-eos             do not stop at the model's end-of-sequence ids\n"
-    "  --logits-out FILE.npy    write float32 logits of every computed position [positions, "
-    "vocab]\n"
-    "  --json                   print {\"tokens\": [...], \"prefill_ms\": ..., ...}; with "
-    "--prompt\n"
-    "                           also \"text\", and with --chat \"reasoning\", \"content\",\n"
-    "                           \"tool_calls\"\n" COMMON_MODEL_FLAGS_HELP;
+constexpr StringFlag kPromptIdsFlag{
+    .name = "prompt-ids",
+    .value_name = "IDS",
+    .help = "comma-separated prompt token ids; prints the generated ids"};
+constexpr StringFlag kPromptFlag{
+    .name = "prompt",
+    .value_name = "TEXT",
+    .help = "prompt text; prints the generated text (special tokens left out)"};
+constexpr BoolFlag kChatFlag{.name = "chat",
+                             .help = "send --prompt as a user turn through the chat template"};
+constexpr StringFlag kSystemFlag{
+    .name = "system", .value_name = "TEXT", .help = "with --chat: a system message first"};
+constexpr BoolFlag kNoThinkFlag{
+    .name = "no-think",
+    .help =
+        "with --chat: thinking off (default: the model's; off for the 24-layer 0.8B / 2B, on "
+        "for larger models)"};
+constexpr BoolFlag kThinkFlag{.name = "think", .help = "with --chat: thinking on"};
+constexpr StringFlag kImageFlag{
+    .name = "image",
+    .value_name = "FILE",
+    .help =
+        "a PNG, JPEG or WebP image (repeatable; needs a vision model). --chat puts the images "
+        "before the text of the user turn; --prompt needs one <|image_pad|> per image; "
+        "--prompt-ids needs the image-pad id once per image (expanded here) or already "
+        "expanded to the image's token count"};
+constexpr BoolFlag kIgnoreEosFlag{.name = "ignore-eos",
+                                  .help = "do not stop at the model's end-of-sequence ids"};
+constexpr StringFlag kLogitsOutFlag{
+    .name = "logits-out",
+    .value_name = "FILE.npy",
+    .help = "write float32 logits of every computed position [positions, vocab]"};
+constexpr BoolFlag kJsonFlag{
+    .name = "json",
+    .help =
+        "print {\"tokens\": [...], \"prefill_ms\": ..., ...}; with --prompt also \"text\", "
+        "and with --chat \"reasoning\", \"content\", \"tool_calls\""};
+
+const FlagList& Flags() {
+  static const FlagList* const flags = new FlagList(
+      Concat(Concat({worker::kModelFlag, kPromptIdsFlag, kPromptFlag, kChatFlag, kSystemFlag,
+                     kNoThinkFlag, kThinkFlag, kImageFlag, kMaxTokensFlag},
+                    SamplingFlagList()),
+             Concat({kIgnoreEosFlag, kLogitsOutFlag, kJsonFlag},
+                    ModelFlagList(worker::kMaxContextFlag.WithDefault(
+                        worker::kMaxContextFlag.default_value, "the prompt + --max-tokens")))));
+  return *flags;
+}
+
+std::string Help() {
+  return "usage: tpserve generate --model DIR (--prompt-ids 1,2,3 | --prompt TEXT [--chat]) "
+         "[flags]\n"
+         "\n" +
+         FlagUsage(Flags());
+}
 
 // The text prompt of --prompt / --chat and what is needed to read the output back.
 struct TextPrompt {
@@ -80,26 +109,26 @@ struct TextPrompt {
   bool thinking = false;  // the chat prompt ends inside an open <think> block
 };
 
-absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& model_dir,
+absl::StatusOr<TextPrompt> BuildTextPrompt(const CommandLine& args, const std::string& model_dir,
                                            size_t num_images) {
   TextPrompt p;
   TPS_ASSIGN_OR_RETURN(p.tokenizer, tokenizer::Tokenizer::FromModelDir(model_dir));
-  const std::string prompt = args.String("prompt", "");
+  const std::string prompt = args.Get(kPromptFlag);
   std::string text = prompt;
-  p.chat = args.Bool("chat");
+  p.chat = args.Get(kChatFlag);
   if (p.chat) {
-    if (args.Bool("think") && args.Bool("no-think")) {
+    if (args.Get(kThinkFlag) && args.Get(kNoThinkFlag)) {
       return absl::InvalidArgumentError("--think and --no-think are exclusive");
     }
     TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(model_dir));
     tokenizer::ChatTemplateOptions options;
     options.default_thinking = tokenizer::DefaultThinkingForModel(spec.text.num_hidden_layers);
-    if (args.Bool("think")) options.enable_thinking = true;
-    if (args.Bool("no-think")) options.enable_thinking = false;
+    if (args.Get(kThinkFlag)) options.enable_thinking = true;
+    if (args.Get(kNoThinkFlag)) options.enable_thinking = false;
     p.thinking = options.enable_thinking.value_or(options.default_thinking);
     std::vector<tokenizer::ChatMessage> messages;
-    if (args.Has("system"))
-      messages.push_back(tokenizer::ChatMessage::System(args.String("system", "")));
+    if (args.Has(kSystemFlag))
+      messages.push_back(tokenizer::ChatMessage::System(args.Get(kSystemFlag)));
     if (num_images == 0) {
       messages.push_back(tokenizer::ChatMessage::User(prompt));
     } else {
@@ -111,7 +140,7 @@ absl::StatusOr<TextPrompt> BuildTextPrompt(const Args& args, const std::string& 
         tokenizer::RenderChatTemplate(messages, nullptr, options);
     if (!rendered.ok()) return Annotate(rendered.status(), "--chat");
     text = *std::move(rendered);
-  } else if (args.Has("system") || args.Bool("think") || args.Bool("no-think")) {
+  } else if (args.Has(kSystemFlag) || args.Get(kThinkFlag) || args.Get(kNoThinkFlag)) {
     return absl::InvalidArgumentError("--system, --think and --no-think need --chat");
   }
   absl::StatusOr<std::vector<int32_t>> ids = p.tokenizer->Encode(text);
@@ -178,34 +207,28 @@ absl::StatusOr<std::vector<int32_t>> ExpandPlaceholders(const std::vector<int32_
 }  // namespace
 
 absl::Status RunGenerate(const std::vector<std::string>& argv) {
-  std::set<std::string> value_flags = {"model", "prompt-ids", "max-tokens", "temperature",
-                                       "top-k", "top-p",      "min-p",      "repetition-penalty",
-                                       "seed",  "logits-out", "prompt",     "system",
-                                       "image"};
-  value_flags.insert(kCommonModelValueFlags.begin(), kCommonModelValueFlags.end());
-  TPS_ASSIGN_OR_RETURN(
-      Args args,
-      Args::Parse(argv, value_flags, {"json", "ignore-eos", "help", "chat", "think", "no-think"}));
-  if (args.Bool("help")) {
-    std::fputs(kHelp, stdout);
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, Flags()));
+  if (args.help()) {
+    std::fputs(Help().c_str(), stdout);
     return absl::OkStatus();
   }
-  TPS_ASSIGN_OR_RETURN(std::string model_dir, args.Required("model"));
-  TPS_ASSIGN_OR_RETURN(PromptImages images, ReadImages(args.Strings("image"), model_dir));
+  TPS_ASSIGN_OR_RETURN(std::string model_dir, args.Required(worker::kModelFlag));
+  TPS_ASSIGN_OR_RETURN(PromptImages images, ReadImages(args.GetAll(kImageFlag), model_dir));
   std::optional<TextPrompt> text_prompt;
   std::vector<int32_t> prompt;
-  if (args.Has("prompt")) {
-    if (args.Has("prompt-ids"))
+  if (args.Has(kPromptFlag)) {
+    if (args.Has(kPromptIdsFlag))
       return absl::InvalidArgumentError("--prompt and --prompt-ids are exclusive");
     TPS_ASSIGN_OR_RETURN(text_prompt, BuildTextPrompt(args, model_dir, images.bytes.size()));
     prompt = text_prompt->ids;
     if (prompt.empty()) return absl::InvalidArgumentError("--prompt: the text has no tokens");
   } else {
-    if (args.Bool("chat") || args.Has("system") || args.Bool("think") || args.Bool("no-think")) {
+    if (args.Get(kChatFlag) || args.Has(kSystemFlag) || args.Get(kThinkFlag) ||
+        args.Get(kNoThinkFlag)) {
       return absl::InvalidArgumentError(
           "--chat, --system, --think and --no-think need --prompt TEXT");
     }
-    TPS_ASSIGN_OR_RETURN(prompt, args.IntList("prompt-ids"));
+    TPS_ASSIGN_OR_RETURN(prompt, args.GetIntList(kPromptIdsFlag));
     if (prompt.empty()) {
       return absl::InvalidArgumentError(
           "--prompt-ids: needs at least one token id (e.g. 1,2,3), or give --prompt TEXT");
@@ -215,41 +238,32 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
     TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(model_dir));
     TPS_ASSIGN_OR_RETURN(prompt,
                          ExpandPlaceholders(prompt, spec.image_token_id, images,
-                                            args.Has("prompt") ? "--prompt" : "--prompt-ids"));
+                                            args.Has(kPromptFlag) ? "--prompt" : "--prompt-ids"));
   }
-  TPS_ASSIGN_OR_RETURN(int64_t max_tokens, args.Int("max-tokens", 16));
-  if (max_tokens <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("--max-tokens must be > 0, got ", max_tokens));
-  }
+  TPS_ASSIGN_OR_RETURN(const int64_t max_tokens, args.Get(kMaxTokensFlag));
   shard::SamplingParams sampling;
-  TPS_ASSIGN_OR_RETURN(double temperature, args.Double("temperature", 0.0));
-  TPS_ASSIGN_OR_RETURN(int64_t top_k, args.Int("top-k", 0));
-  TPS_ASSIGN_OR_RETURN(double top_p, args.Double("top-p", 1.0));
-  TPS_ASSIGN_OR_RETURN(double min_p, args.Double("min-p", 0.0));
-  TPS_ASSIGN_OR_RETURN(double rep, args.Double("repetition-penalty", 1.0));
-  sampling.temperature = static_cast<float>(temperature);
-  sampling.top_k = static_cast<int32_t>(top_k);
-  sampling.top_p = static_cast<float>(top_p);
-  sampling.min_p = static_cast<float>(min_p);
-  sampling.repetition_penalty = static_cast<float>(rep);
-  if (args.Has("seed")) {
-    TPS_ASSIGN_OR_RETURN(int64_t seed, args.Int("seed", 0));
-    sampling.seed = static_cast<uint64_t>(seed);
-  }
+  TPS_ASSIGN_OR_RETURN(const SamplingFlags given, ParseSamplingFlags(args));
+  sampling.temperature = given.fields.temperature.value_or(sampling.temperature);
+  sampling.top_k = given.fields.top_k.value_or(sampling.top_k);
+  sampling.top_p = given.fields.top_p.value_or(sampling.top_p);
+  sampling.min_p = given.fields.min_p.value_or(sampling.min_p);
+  sampling.repetition_penalty =
+      given.fields.repetition_penalty.value_or(sampling.repetition_penalty);
+  sampling.seed = given.seed;
   TPS_RETURN_IF_ERROR_CTX(sampling.Validate(), "sampling");
 
-  const std::string logits_out = args.String("logits-out", "");
+  const std::string logits_out = args.Get(kLogitsOutFlag);
   TPS_ASSIGN_OR_RETURN(ModelFlags flags, ParseModelFlags(args));
   shard::ModelOptions options = flags.options;
   options.max_slots = 1;
-  if (!args.Has("max-context")) {
+  if (!args.Has(worker::kMaxContextFlag)) {
     options.max_context = static_cast<int32_t>(static_cast<int64_t>(prompt.size()) + max_tokens);
   }
   tools::GeneratorOptions gen;
   gen.prefill_chunk = flags.prefill_chunk;
   if (!logits_out.empty()) {
     // Every prompt position's logits: keep a chunk's rows small (the vocabulary can be 248k wide).
-    if (!args.Has("prefill-chunk")) gen.prefill_chunk = 64;
+    if (!args.Has(kPrefillChunkFlag)) gen.prefill_chunk = 64;
     gen.all_logits = true;
     options.max_logit_rows = gen.prefill_chunk;
   }
@@ -271,14 +285,14 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
   request.max_new_tokens = static_cast<int32_t>(max_tokens);
   request.sampling = sampling;
   request.images = std::move(images.bytes);
-  if (!args.Bool("ignore-eos")) request.stop_token_ids = loaded.stop_token_ids;
+  if (!args.Get(kIgnoreEosFlag)) request.stop_token_ids = loaded.stop_token_ids;
   if (text_prompt.has_value()) {
     // Only ids the tokenizer can read back (checkpoints pad the vocabulary past the last token),
     // and stop on <|im_end|> / <|endoftext|> whatever generation_config.json says (spec §1.6).
     const int64_t vocab = loaded.model->spec().text.vocab_size;
     if (text_prompt->tokenizer->vocab_size() < vocab)
       gen.valid_vocab = text_prompt->tokenizer->vocab_size();
-    if (!args.Bool("ignore-eos")) {
+    if (!args.Get(kIgnoreEosFlag)) {
       for (const char* stop : {"<|im_end|>", "<|endoftext|>"}) {
         const std::optional<int32_t> id = text_prompt->tokenizer->TokenToId(stop);
         if (id.has_value() &&
@@ -320,7 +334,7 @@ absl::Status RunGenerate(const std::vector<std::string>& argv) {
           tokenizer::OutputParser::ParseAll(text, {.starts_in_reasoning = text_prompt->thinking});
     }
   }
-  if (args.Bool("json")) {
+  if (args.Get(kJsonFlag)) {
     nlohmann::json j;
     j["tokens"] = result.tokens;
     j["prompt_tokens"] = prompt.size();

@@ -2,53 +2,81 @@
 #include <cstdio>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "model/memory_estimate.h"
 #include "model/model_spec.h"
+#include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
-#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/model/inspect.h"
+#include "worker/rank_flags.h"
 
 namespace tpserve::cli {
+namespace {
+
+constexpr StringFlag kWeightDTypeFlag{.name = "weight-dtype",
+                                      .value_name = "bf16|f32|f16",
+                                      .help = "the weights' dtype",
+                                      .default_note = "the checkpoint's"};
+// Not worker::kKvDTypeFlag: this estimate takes f16 too, and defaults to bf16.
+constexpr StringFlag kInspectKvDTypeFlag{.name = "kv-dtype",
+                                         .value_name = "bf16|f32|f16",
+                                         .help = "the KV cache's dtype",
+                                         .default_value = "bf16"};
+const IntFlag kSequencesFlag{.name = "sequences",
+                             .value_name = "N",
+                             .help = "sequences the replica serves at once",
+                             .default_value = tools::InspectOptions().num_sequences,
+                             .min = 1,
+                             .max = 1 << 20};
+const IntFlag kTokensFlag{.name = "tokens",
+                          .value_name = "T",
+                          .help = "tokens per sequence",
+                          .default_value = tools::InspectOptions().tokens_per_sequence,
+                          .min = 1,
+                          .max = worker::kMaxContextFlag.max};
+constexpr BoolFlag kJsonFlag{.name = "json", .help = "print the report as JSON"};
+
+absl::StatusOr<DType> DTypeFlag(const CommandLine& args, const StringFlag& flag, DType fallback) {
+  if (!args.Has(flag)) return fallback;
+  const std::string value = args.Get(flag);
+  std::optional<DType> d = model::ConfigDTypeToDType(value);
+  if (!d.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(FlagName(flag.name), " must be bf16, f16 or f32, got ", EchoValue(value)));
+  }
+  return *d;
+}
+
+}  // namespace
 
 absl::Status RunInspect(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(
-      Args args, Args::Parse(argv, {"model", "weight-dtype", "kv-dtype", "sequences", "tokens"},
-                             {"json", "help"}));
-  if (args.Bool("help")) {
-    std::fputs(
-        "usage: tpserve inspect --model DIR [--json] [--weight-dtype bf16|f32|f16]\n"
-        "                       [--kv-dtype bf16|f32] [--sequences N] [--tokens T]\n"
-        "Prints the architecture and the memory one replica needs: weights, KV cache per token,\n"
-        "DeltaNet state per sequence, and a replica serving N sequences of T tokens.\n",
-        stdout);
+  const FlagList flags = {worker::kModelFlag,  kJsonFlag,      kWeightDTypeFlag,
+                          kInspectKvDTypeFlag, kSequencesFlag, kTokensFlag};
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, flags));
+  if (args.help()) {
+    std::fputs(absl::StrCat(
+                   "usage: tpserve inspect --model DIR [flags]\n"
+                   "Prints the architecture and the memory one replica needs: weights, KV cache "
+                   "per token,\nDeltaNet state per sequence, and a replica serving N sequences of "
+                   "T tokens.\n\n",
+                   FlagUsage(flags))
+                   .c_str(),
+               stdout);
     return absl::OkStatus();
   }
-  TPS_ASSIGN_OR_RETURN(std::string dir, args.Required("model"));
+  TPS_ASSIGN_OR_RETURN(std::string dir, args.Required(worker::kModelFlag));
   TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(dir));
-  auto dtype_flag = [&](const std::string& name, DType fallback) -> absl::StatusOr<DType> {
-    if (!args.Has(name)) return fallback;
-    std::optional<DType> d = model::ConfigDTypeToDType(args.String(name, ""));
-    if (!d.has_value()) {
-      return absl::InvalidArgumentError("--" + name + " must be bf16, f16 or f32, got '" +
-                                        args.String(name, "") + "'");
-    }
-    return *d;
-  };
   const DType stored = model::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
-  TPS_ASSIGN_OR_RETURN(DType weight_dtype, dtype_flag("weight-dtype", stored));
-  TPS_ASSIGN_OR_RETURN(DType kv_dtype, dtype_flag("kv-dtype", DType::kBF16));
+  TPS_ASSIGN_OR_RETURN(DType weight_dtype, DTypeFlag(args, kWeightDTypeFlag, stored));
+  TPS_ASSIGN_OR_RETURN(DType kv_dtype, DTypeFlag(args, kInspectKvDTypeFlag, DType::kBF16));
   tools::InspectOptions options;
   options.model_dir = dir;
-  TPS_ASSIGN_OR_RETURN(options.num_sequences, args.Int("sequences", options.num_sequences));
-  TPS_ASSIGN_OR_RETURN(options.tokens_per_sequence,
-                       args.Int("tokens", options.tokens_per_sequence));
-  if (options.num_sequences <= 0 || options.tokens_per_sequence <= 0) {
-    return absl::InvalidArgumentError("--sequences and --tokens must be > 0");
-  }
+  TPS_ASSIGN_OR_RETURN(options.num_sequences, args.Get(kSequencesFlag));
+  TPS_ASSIGN_OR_RETURN(options.tokens_per_sequence, args.Get(kTokensFlag));
   const model::MemoryEstimate estimate = model::EstimateMemory(spec, weight_dtype, kv_dtype);
-  std::cout << (args.Bool("json") ? tools::FormatInspectJson(spec, estimate, options)
-                                  : tools::FormatInspectReport(spec, estimate, options));
+  std::cout << (args.Get(kJsonFlag) ? tools::FormatInspectJson(spec, estimate, options)
+                                    : tools::FormatInspectReport(spec, estimate, options));
   return absl::OkStatus();
 }
 

@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "model/model_spec.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
-#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/default_model.h"
 #include "tools/model/random_model.h"
@@ -62,42 +62,60 @@ absl::Status WriteRandomModelCompanions(const std::string& dir) {
 }
 
 absl::Status RunMakeRandomModel(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(Args args, Args::Parse(argv, {"out", "preset", "dtype", "seed", "shard-mb"},
-                                              {"no-vision", "no-tokenizer", "help"}));
+  const StringFlag out_flag{.name = "out", .value_name = "DIR", .help = "the model directory"};
+  const StringFlag preset_flag{.name = "preset",
+                               .value_name = "P",
+                               .help = "a published size (see above) or tiny",
+                               .default_value = "0.8b"};
+  const StringFlag dtype_flag{.name = "dtype",
+                              .value_name = "bf16|f16|f32",
+                              .help = "the weights' dtype",
+                              .default_value = "bf16"};
+  const IntFlag seed_flag{
+      .name = "seed", .value_name = "S", .help = "seed of the random weights", .default_value = 0};
+  const BoolFlag no_vision_flag{.name = "no-vision", .help = "leave the vision tower out"};
+  const IntFlag shard_mb_flag{.name = "shard-mb",
+                              .value_name = "MB",
+                              .help = "split the weights into files of about MB; 0 = one file",
+                              .default_value = 0,
+                              .min = 0,
+                              .max = 1 << 30};
+  const BoolFlag no_tokenizer_flag{.name = "no-tokenizer",
+                                   .help = "write no tokenizer.json and generation_config.json"};
+  const FlagList flags = {out_flag,       preset_flag,   dtype_flag,       seed_flag,
+                          no_vision_flag, shard_mb_flag, no_tokenizer_flag};
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, flags));
   const std::string presets = absl::StrJoin(model::Qwen35PresetNames(), ", ");
-  if (args.Bool("help")) {
+  if (args.help()) {
     std::printf(
-        "usage: tpserve make-random-model --out DIR [--preset 0.8b] [--dtype bf16|f16|f32]\n"
-        "                                 [--seed S] [--no-vision] [--shard-mb MB] "
-        "[--no-tokenizer]\n"
+        "usage: tpserve make-random-model --out DIR [flags]\n"
         "Writes config.json and random weights with the exact tensor names and shapes of a\n"
         "published Qwen3.5 size (presets: %s; and \"tiny\", the real vocabulary on a 64-wide\n"
         "4-layer body), plus a tokenizer.json (a small Qwen3.5-style vocabulary with the real\n"
-        "special tokens) and generation_config.json. Outputs of such a model are noise.\n",
-        presets.c_str());
+        "special tokens) and generation_config.json. Outputs of such a model are noise.\n\n%s",
+        presets.c_str(), FlagUsage(flags).c_str());
     return absl::OkStatus();
   }
   tools::RandomModelOptions options;
-  TPS_ASSIGN_OR_RETURN(options.output_dir, args.Required("out"));
-  options.preset = args.String("preset", "0.8b");
-  const std::string dtype = args.String("dtype", "bf16");
+  TPS_ASSIGN_OR_RETURN(options.output_dir, args.Required(out_flag));
+  options.preset = args.Get(preset_flag);
+  const std::string dtype = args.Get(dtype_flag);
   std::optional<DType> d = model::ConfigDTypeToDType(dtype);
   if (!d.has_value()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--dtype must be bf16, f16 or f32, got '", dtype, "'"));
+        absl::StrCat("--dtype must be bf16, f16 or f32, got ", EchoValue(dtype)));
   }
   options.weight_dtype = *d;
-  TPS_ASSIGN_OR_RETURN(int64_t seed, args.Int("seed", 0));
+  TPS_ASSIGN_OR_RETURN(const int64_t seed, args.Get(seed_flag));
   options.seed = static_cast<uint64_t>(seed);
-  options.include_vision = !args.Bool("no-vision");
-  TPS_ASSIGN_OR_RETURN(int64_t shard_mb, args.Int("shard-mb", 0));
-  if (shard_mb < 0) return absl::InvalidArgumentError("--shard-mb must be >= 0");
+  options.include_vision = !args.Get(no_vision_flag);
+  TPS_ASSIGN_OR_RETURN(const int64_t shard_mb, args.Get(shard_mb_flag));
   options.max_shard_bytes = static_cast<size_t>(shard_mb) << 20;
 
   TPS_ASSIGN_OR_RETURN(tools::RandomModelPlan plan, tools::PlanRandomQwen35Model(options));
   const auto start = std::chrono::steady_clock::now();
   TPS_RETURN_IF_ERROR(tools::WriteRandomQwen35Model(options));
-  if (!args.Bool("no-tokenizer"))
+  if (!args.Get(no_tokenizer_flag))
     TPS_RETURN_IF_ERROR(WriteRandomModelCompanions(options.output_dir));
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

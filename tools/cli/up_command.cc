@@ -16,43 +16,89 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "coordinator/coordinator_flags.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
 #include "ops/base/subprocess.h"
-#include "tools/cli/args.h"
+#include "proto/cluster_flags.h"
 #include "tools/cli/chat_client.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/default_model.h"
+#include "worker/rank_flags.h"
 
 namespace tpserve::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kUpHelp[] =
-    "usage: tpserve up [--model DIR] [--tp N] [--replicas R] [flags]\n"
-    "Starts a coordinator and R groups of N CPU worker ranks on this host, waits until every\n"
-    "replica is ready, prints the chat address and serves until Ctrl-C.\n"
-    "\n"
-    "  --model DIR              a Hugging Face model directory (default: Qwen/Qwen3.5-0.8B from "
-    "the\n"
-    "                           local HF cache or the hub; else a random-weight stand-in of its\n"
-    "                           shape, whose replies are noise)\n"
-    "  --model-name NAME        served name (default: the directory's name)\n"
-    "  --tp N                   ranks per replica (default 1)\n"
-    "  --replicas R             replicas (default 1)\n"
-    "  --port P                 chat API port (default 50051; 0 = any free port)\n"
-    "  --threads T              CPU threads per rank (default: cores / (N x R), at least 1)\n"
-    "  --max-slots N --max-context N   per replica (worker defaults otherwise)\n"
-    "  --transport shm|gloo     collectives inside a replica (default shm)\n"
-    "  --vision-parallelism auto|tensor|data  the vision tower inside a replica (default auto)\n"
-    "  --random-preset P        shape of the random stand-in (default 0.8b; tiny for tests)\n"
-    "  --ready-file FILE        write {\"address\":...,\"model\":...} once ready\n"
-    "  --log-dir DIR            process logs (default: a fresh temporary directory)\n"
-    "  --api-token-file F --join-token-file F   passed to the coordinator (and workers)\n"
-    "  --startup-timeout-s S    default 600\n";
+constexpr StringFlag kUpModelFlag = worker::kModelFlag.WithDefault(
+    "",
+    "Qwen/Qwen3.5-0.8B from the local Hugging Face cache or the hub; else a random-weight "
+    "stand-in of its shape, whose replies are noise");
+constexpr IntFlag kReplicasFlag{.name = "replicas",
+                                .value_name = "R",
+                                .help = "replicas",
+                                .default_value = 1,
+                                .min = 1,
+                                .max = 64};
+constexpr IntFlag kPortFlag{.name = "port",
+                            .value_name = "P",
+                            .help = "chat API port; 0 = any free port",
+                            .default_value = 50051,
+                            .min = 0,
+                            .max = cluster::kMaxPort};
+// Computed when not given: the cores shared out among all ranks.
+constexpr IntFlag kUpThreadsFlag =
+    worker::kThreadsFlag.WithDefault(1, "cores / (--tp x --replicas), at least 1");
+constexpr StringFlag kRandomPresetFlag{.name = "random-preset",
+                                       .value_name = "P",
+                                       .help = "shape of the random stand-in (tiny for tests)",
+                                       .default_value = "0.8b"};
+constexpr StringFlag kReadyFileFlag{
+    .name = "ready-file",
+    .value_name = "FILE",
+    .help = "write {\"address\":...,\"model\":...} once every replica is ready"};
+constexpr StringFlag kLogDirFlag{.name = "log-dir",
+                                 .value_name = "DIR",
+                                 .help = "process logs",
+                                 .default_note = "a fresh temporary directory"};
+constexpr IntFlag kStartupTimeoutSFlag{.name = "startup-timeout-s",
+                                       .value_name = "S",
+                                       .help = "how long the replicas may take to get ready",
+                                       .default_value = 600,
+                                       .min = 1,
+                                       .max = 24 * 3600};
+
+const FlagList& Flags() {
+  static const FlagList* const flags = new FlagList{kUpModelFlag,
+                                                    worker::kModelNameFlag,
+                                                    worker::kTpFlag,
+                                                    kReplicasFlag,
+                                                    kPortFlag,
+                                                    kUpThreadsFlag,
+                                                    worker::kMaxSlotsFlag,
+                                                    worker::kMaxContextFlag,
+                                                    worker::kTransportFlag,
+                                                    worker::kVisionParallelismFlag,
+                                                    kRandomPresetFlag,
+                                                    kReadyFileFlag,
+                                                    kLogDirFlag,
+                                                    coordinator::kApiTokenFileFlag,
+                                                    cluster::kJoinTokenFileFlag,
+                                                    kStartupTimeoutSFlag};
+  return *flags;
+}
+
+std::string UpHelp() {
+  return "usage: tpserve up [--model DIR] [--tp N] [--replicas R] [flags]\n"
+         "Starts a coordinator and R groups of N CPU worker ranks on this host, waits until every\n"
+         "replica is ready, prints the chat address and serves until Ctrl-C. The worker flags\n"
+         "are passed on to every rank; the token files to the coordinator (and the workers).\n"
+         "\n" +
+         FlagUsage(Flags());
+}
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
@@ -119,40 +165,49 @@ void StopAll(std::vector<Child>& children) {
 }  // namespace
 
 absl::Status RunUp(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(
-      Args args,
-      Args::Parse(argv,
-                  {"model", "model-name", "tp", "replicas", "port", "threads", "max-slots",
-                   "max-context", "transport", "random-preset", "ready-file", "log-dir",
-                   "api-token-file", "join-token-file", "startup-timeout-s", "vision-parallelism"},
-                  {"help"}));
-  if (args.Bool("help")) {
-    std::fputs(kUpHelp, stdout);
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, Flags()));
+  if (args.help()) {
+    std::fputs(UpHelp().c_str(), stdout);
     return absl::OkStatus();
   }
-  TPS_ASSIGN_OR_RETURN(int64_t tp, args.Int("tp", 1));
-  TPS_ASSIGN_OR_RETURN(int64_t replicas, args.Int("replicas", 1));
-  TPS_ASSIGN_OR_RETURN(int64_t port, args.Int("port", 50051));
-  TPS_ASSIGN_OR_RETURN(int64_t startup_s, args.Int("startup-timeout-s", 600));
-  if (tp < 1 || tp > 64 || replicas < 1 || replicas > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--tp and --replicas must be in [1, 64], got ", tp, " and ", replicas));
-  }
-  if (port < 0 || port > 65535) return absl::InvalidArgumentError("--port must be in [0, 65535]");
+  // Every value is checked here, once, and passed on typed (the workers would refuse the same).
+  TPS_ASSIGN_OR_RETURN(const shard::ParallelLayout layout,
+                       worker::GetParallelLayout(args, worker::kTpFlag, nullptr));
+  const int64_t tp = layout.tp_size;
+  TPS_ASSIGN_OR_RETURN(const int64_t replicas, args.Get(kReplicasFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t port, args.Get(kPortFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t startup_s, args.Get(kStartupTimeoutSFlag));
   const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  TPS_ASSIGN_OR_RETURN(int64_t threads,
-                       args.Int("threads", std::max<int64_t>(1, cores / (tp * replicas))));
+  int64_t threads = std::max<int64_t>(1, cores / (tp * replicas));
+  if (args.Has(kUpThreadsFlag)) {
+    TPS_ASSIGN_OR_RETURN(threads, args.Get(kUpThreadsFlag));
+  }
+  TPS_ASSIGN_OR_RETURN(const int64_t max_slots, args.Get(worker::kMaxSlotsFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t max_context, args.Get(worker::kMaxContextFlag));
+  TPS_ASSIGN_OR_RETURN(const worker::Transport transport, args.Get(worker::kTransportFlag));
+  TPS_ASSIGN_OR_RETURN(const shard::VisionParallelism vision,
+                       args.Get(worker::kVisionParallelismFlag));
+  std::string api_token;
+  if (args.Has(coordinator::kApiTokenFileFlag)) {
+    TPS_ASSIGN_OR_RETURN(api_token,
+                         cluster::ReadTokenFlagFile(coordinator::kApiTokenFileFlag,
+                                                    args.Get(coordinator::kApiTokenFileFlag)));
+  }
+  if (args.Has(cluster::kJoinTokenFileFlag)) {
+    TPS_RETURN_IF_ERROR(cluster::ReadTokenFlagFile(cluster::kJoinTokenFileFlag,
+                                                   args.Get(cluster::kJoinTokenFileFlag))
+                            .status());
+  }
 
   ResolvedModel model;
-  if (args.Has("model")) {
-    model.dir = args.String("model", "");
-    model.name = fs::path(model.dir).filename().string();
-    if (model.name.empty()) model.name = fs::path(model.dir).parent_path().filename().string();
+  if (args.Has(kUpModelFlag)) {
+    model.dir = args.Get(kUpModelFlag);
+    model.name = worker::DefaultModelName(model.dir);
     model.source = "flag";
   } else {
-    TPS_ASSIGN_OR_RETURN(model, ResolveDefaultModel(args.String("random-preset", "0.8b")));
+    TPS_ASSIGN_OR_RETURN(model, ResolveDefaultModel(args.Get(kRandomPresetFlag)));
   }
-  if (args.Has("model-name")) model.name = args.String("model-name", "");
+  if (args.Has(worker::kModelNameFlag)) model.name = args.Get(worker::kModelNameFlag);
   if (model.random) {
     std::fprintf(
         stderr,
@@ -162,7 +217,7 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
         kDefaultModelRepo, model.dir.c_str());
   }
 
-  std::string log_dir = args.String("log-dir", "");
+  std::string log_dir = args.Get(kLogDirFlag);
   if (log_dir.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "tpserve_up_XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr)
@@ -177,15 +232,17 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
   signal(SIGTERM, OnSignal);
 
   absl::Status status = [&]() -> absl::Status {
-    std::vector<std::string> cargs = {"--listen",         absl::StrCat("127.0.0.1:", port),
-                                      "--cluster-listen", "127.0.0.1:0",
-                                      "--metrics-listen", "127.0.0.1:0",
-                                      "--port-file",      log_dir + "/coordinator.ports"};
-    for (const char* f : {"api-token-file", "join-token-file"}) {
-      if (args.Has(f)) {
-        cargs.push_back(absl::StrCat("--", f));
-        cargs.push_back(args.String(f, ""));
-      }
+    std::vector<std::string> cargs;
+    auto add = [](std::vector<std::string>& to, const FlagSpec& flag, const std::string& value) {
+      const std::vector<std::string> a = FlagArgs(flag, value);
+      to.insert(to.end(), a.begin(), a.end());
+    };
+    add(cargs, cluster::kListenFlag, absl::StrCat("127.0.0.1:", port));
+    add(cargs, coordinator::kClusterListenFlag, "127.0.0.1:0");
+    add(cargs, cluster::kMetricsListenFlag, "127.0.0.1:0");
+    add(cargs, cluster::kPortFileFlag, log_dir + "/coordinator.ports");
+    for (const StringFlag& f : {coordinator::kApiTokenFileFlag, cluster::kJoinTokenFileFlag}) {
+      if (args.Has(f)) add(cargs, f, args.Get(f));
     }
     TPS_ASSIGN_OR_RETURN(Subprocess coordinator,
                          Spawn(bin + "/tpserve-coordinator", cargs, log_dir + "/coordinator.log"));
@@ -197,22 +254,23 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     const std::string cluster_addr = absl::StrCat("127.0.0.1:", ports.value("cluster", 0));
     for (int64_t r = 0; r < replicas; ++r) {
       for (int64_t k = 0; k < tp; ++k) {
-        std::vector<std::string> wargs = {
-            "--coordinator", cluster_addr,
-            "--model",       model.dir,
-            "--model-name",  model.name,
-            "--group",       absl::StrCat("g", r),
-            "--rank",        std::to_string(k),
-            "--world-size",  std::to_string(tp),
-            "--threads",     std::to_string(threads),
-            "--transport",   args.String("transport", "shm"),
-            "--port-file",   absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".ports")};
-        for (const char* f :
-             {"max-slots", "max-context", "join-token-file", "vision-parallelism"}) {
-          if (args.Has(f)) {
-            wargs.push_back(absl::StrCat("--", f));
-            wargs.push_back(args.String(f, ""));
-          }
+        std::vector<std::string> wargs;
+        add(wargs, worker::kCoordinatorFlag, cluster_addr);
+        add(wargs, worker::kModelFlag, model.dir);
+        add(wargs, worker::kModelNameFlag, model.name);
+        add(wargs, worker::kGroupFlag, absl::StrCat("g", r));
+        add(wargs, worker::kRankFlag, std::to_string(k));
+        add(wargs, worker::kWorldSizeFlag, std::to_string(tp));
+        add(wargs, worker::kThreadsFlag, std::to_string(threads));
+        add(wargs, worker::kTransportFlag, worker::TransportName(transport));
+        add(wargs, worker::kMaxSlotsFlag, std::to_string(max_slots));
+        add(wargs, worker::kMaxContextFlag, std::to_string(max_context));
+        add(wargs, worker::kVisionParallelismFlag,
+            std::string(shard::VisionParallelismName(vision)));
+        add(wargs, cluster::kPortFileFlag,
+            absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".ports"));
+        if (args.Has(cluster::kJoinTokenFileFlag)) {
+          add(wargs, cluster::kJoinTokenFileFlag, args.Get(cluster::kJoinTokenFileFlag));
         }
         TPS_ASSIGN_OR_RETURN(Subprocess worker,
                              Spawn(bin + "/tpserve-worker", wargs,
@@ -229,12 +287,7 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     // Ready when the coordinator reports every replica ready.
     ClientOptions copts;
     copts.address = client_addr;
-    if (args.Has("api-token-file")) {
-      std::ifstream in(args.String("api-token-file", ""));
-      std::stringstream ss;
-      ss << in.rdbuf();
-      copts.token = std::string(absl::StripAsciiWhitespace(ss.str()));
-    }
+    copts.token = api_token;
     TPS_ASSIGN_OR_RETURN(std::unique_ptr<ChatClient> client, ChatClient::Connect(copts));
     const absl::Time deadline = absl::Now() + absl::Seconds(startup_s);
     for (;;) {
@@ -266,14 +319,14 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
         static_cast<long long>(tp), model.random ? " [RANDOM WEIGHTS: noise]" : "",
         client_addr.c_str());
     std::fflush(stdout);
-    if (args.Has("ready-file")) {
+    if (args.Has(kReadyFileFlag)) {
       nlohmann::json j = {{"address", client_addr},
                           {"model", model.name},
                           {"metrics", absl::StrCat("127.0.0.1:", ports.value("metrics", 0))},
                           {"cluster", cluster_addr},
                           {"log_dir", log_dir},
                           {"random_weights", model.random}};
-      std::ofstream(args.String("ready-file", "")) << j.dump() << "\n";
+      std::ofstream(args.Get(kReadyFileFlag)) << j.dump() << "\n";
     }
     // Serve until interrupted; a dead coordinator ends the cluster, a dead worker is reported.
     while (!g_stop.load()) {

@@ -3,38 +3,38 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
 #include "ops/base/store.h"
 #include "ops/core/backend_registry.h"
-#include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "worker/group_follower.h"
+#include "worker/rank_flags.h"
 
 namespace tpserve::cli {
 
 absl::Status RunWorkerRank(const std::vector<std::string>& argv) {
-  TPS_ASSIGN_OR_RETURN(
-      Args args,
-      Args::Parse(argv, {"rank", "world-size", "store", "threads", "collective-timeout-ms"},
-                  {"help"}));
-  if (args.Bool("help")) {
-    std::fputs(
-        "usage: tpserve worker-rank --rank R --world-size N --store DIR [--threads N]\n"
-        "                           [--collective-timeout-ms MS]\n"
-        "A follower rank of a local tensor-parallel group (started by its leader).\n",
-        stdout);
+  // The flags worker::LocalGroup passes to its members (worker/rank_flags.h).
+  const FlagList flags = {worker::kRankFlag, worker::kWorldSizeFlag, worker::kStoreFlag,
+                          worker::kThreadsFlag, worker::kCollectiveTimeoutMsFlag};
+  TPS_ASSIGN_OR_RETURN(CommandLine args, CommandLine::Parse(argv, flags));
+  if (args.help()) {
+    std::fputs(absl::StrCat("usage: tpserve worker-rank --rank R --world-size N --store DIR "
+                            "[flags]\n"
+                            "A follower rank of a local tensor-parallel group (started by its "
+                            "leader).\n\n",
+                            FlagUsage(flags))
+                   .c_str(),
+               stdout);
     return absl::OkStatus();
   }
-  TPS_ASSIGN_OR_RETURN(int64_t rank, args.Int("rank", -1));
-  TPS_ASSIGN_OR_RETURN(int64_t world, args.Int("world-size", 0));
-  const shard::ParallelLayout layout{.tp_size = static_cast<int>(world),
-                                     .tp_rank = static_cast<int>(rank)};
-  TPS_RETURN_IF_ERROR(layout.Validate());
+  TPS_ASSIGN_OR_RETURN(const shard::ParallelLayout layout,
+                       worker::GetParallelLayout(args, worker::kWorldSizeFlag, &worker::kRankFlag));
   if (layout.tp_rank == 0)
     return absl::InvalidArgumentError("--rank must be >= 1 (0 is the leader)");
-  TPS_ASSIGN_OR_RETURN(std::string store_dir, args.Required("store"));
-  TPS_ASSIGN_OR_RETURN(int64_t threads, args.Int("threads", 1));
-  TPS_ASSIGN_OR_RETURN(int64_t timeout_ms, args.Int("collective-timeout-ms", 30000));
+  TPS_ASSIGN_OR_RETURN(std::string store_dir, args.Required(worker::kStoreFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t threads, args.Get(worker::kThreadsFlag));
+  TPS_ASSIGN_OR_RETURN(const int64_t timeout_ms, args.Get(worker::kCollectiveTimeoutMsFlag));
 
   worker::GroupFollowerOptions o;
   o.rank = layout.tp_rank;

@@ -37,7 +37,12 @@ TEST_F(ClusterServiceTest, ProtocolVersionMismatchNamesBothVersions) {
   const grpc::Status s = w.Register(testing::MakeAssignment("m", dir_, "g"), "", nullptr, 1);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), AllOf(HasSubstr("worker speaks version 1"),
-                                       HasSubstr("coordinator speaks version 2")));
+                                       HasSubstr("coordinator speaks version 3")));
+  // Protocol 2 read a 0 top_p / repetition_penalty as "unset": its workers are refused too.
+  FakeWorker old(tc.cluster_channel(), "w2", "127.0.0.1:10");
+  const grpc::Status v2 = old.Register(testing::MakeAssignment("m", dir_, "g"), "", nullptr, 2);
+  EXPECT_EQ(v2.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(v2.error_message(), HasSubstr("worker speaks version 2"));
 }
 
 TEST_F(ClusterServiceTest, JoinTokenIsRequired) {

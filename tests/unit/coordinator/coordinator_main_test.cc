@@ -81,6 +81,24 @@ TEST(CoordinatorFlagsTest, ErrorsNameTheFlag) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls-key")));
   EXPECT_THAT(ParseCoordinatorFlags({"--heartbeat-interval-ms", "0"}),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseCoordinatorFlags({"--heartbeat-interval-ms", "0"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--heartbeat-interval-ms: must be an integer in [1, 3600000], "
+                                 "got '0'")));
+  EXPECT_THAT(ParseCoordinatorFlags({"--max-queue", "-1"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--max-queue: must be")));
+  EXPECT_THAT(ParseCoordinatorFlags({"--cluster-tls-key", "k"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--cluster-tls-cert and --cluster-tls-key go together")));
+  EXPECT_THAT(ParseCoordinatorFlags({"--cluster-listen", "5.6.7.8"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--cluster-listen: must be HOST:PORT")));
+  ASSERT_OK_AND_ASSIGN(CoordinatorFlags help, ParseCoordinatorFlags({"--help"}));
+  EXPECT_TRUE(help.help);
+  for (const char* flag : {"--listen HOST:PORT", "--cluster-tls-ca FILE", "--max-queue N",
+                           "(default 0.0.0.0:50051)", "(default 64;", "in [0, 1048576])"}) {
+    EXPECT_THAT(CoordinatorUsage(), HasSubstr(flag));
+  }
   EXPECT_EQ(HostOf("0.0.0.0:50051"), "0.0.0.0");
   EXPECT_EQ(HostOf("[::1]:5"), "[::1]");
 }
@@ -147,9 +165,11 @@ TEST(CoordinatorMainTest, ListensWritesThePortFileAndStopsOnSigterm) {
 }
 
 TEST(CoordinatorMainTest, BadFlagsExitTwo) {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--max-queue", "lots"},
-                                               {"--api-token-file", "/nonexistent/token"},
-                                               {"--cluster-tls-ca", "/nonexistent/ca.pem"}}) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--max-queue", "lots"},
+        {"--api-token-file", "/nonexistent/token"},
+        {"--cluster-tls-ca", "/nonexistent/ca.pem"},
+        {"--cluster-tls-cert", "/nonexistent/c.pem", "--cluster-tls-key", "/nonexistent/k.pem"}}) {
     std::unique_ptr<Child> c = Spawn(args);
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(Wait(*c), 2) << args[0];

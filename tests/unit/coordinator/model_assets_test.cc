@@ -1,5 +1,7 @@
 #include "coordinator/model_assets.h"
 
+#include <fstream>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/model_spec.h"
@@ -26,6 +28,17 @@ TEST(ModelAssetsTest, LoadsTokenizerStopIdsThinkIdsAndDefaults) {
   EXPECT_EQ(a->generation_defaults.top_k, 20);
   EXPECT_FLOAT_EQ(a->generation_defaults.top_p, 0.8f);
   EXPECT_FLOAT_EQ(a->generation_defaults.repetition_penalty, 1.0f);
+}
+
+// The defaults fill the fields a request leaves unset: they are held to the request's bounds
+// (ops/base/sampling_bounds.h), with the file named.
+TEST(ModelAssetsTest, OutOfBoundsGenerationDefaultsNameTheFileAndField) {
+  const std::string dir = testing::MakeModelDir();
+  std::ofstream(dir + "/generation_config.json")
+      << R"({"do_sample": true, "temperature": 0.7, "top_p": 0})";
+  EXPECT_THAT(LoadModelAssets(dir).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("generation_config.json: top_p: must be in (0, 1], got 0")));
 }
 
 TEST(ModelAssetsTest, SparseTestVocabularyGivesTwoRanges) {

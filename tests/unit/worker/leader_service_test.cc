@@ -20,6 +20,7 @@ using cluster::v1::GenerateResponse;
 using testing::FakeGenerate;
 using testing::FakeStepEngine;
 using ::testing::HasSubstr;
+using tpserve::testing::StatusIs;
 
 EngineLimits Limits() {
   EngineLimits l;
@@ -254,6 +255,47 @@ TEST_F(LeaderServiceTest, BadRequestsGetCodesNamingTheField) {
   // The server keeps serving.
   r = Generate(Request(4, 3, 1));
   EXPECT_TRUE(r.status.ok());
+}
+
+// Cluster protocol 3: SamplingParams fields are optional. Unset takes the sampler's defaults; a
+// set 0 is a 0 (checked like any value), no longer "off".
+TEST(GenerateParamsFromProtoTest, UnsetSamplingFieldsKeepTheDefaultsAndSetZerosStay) {
+  GenerateRequest unset;
+  const GenerateParams d = GenerateParamsFromProto(unset);
+  const shard::SamplingParams defaults;
+  EXPECT_EQ(d.sampling.temperature, defaults.temperature);
+  EXPECT_EQ(d.sampling.top_k, defaults.top_k);
+  EXPECT_EQ(d.sampling.top_p, defaults.top_p);
+  EXPECT_EQ(d.sampling.min_p, defaults.min_p);
+  EXPECT_EQ(d.sampling.repetition_penalty, defaults.repetition_penalty);
+  EXPECT_FALSE(d.sampling.seed.has_value());
+
+  GenerateRequest set;
+  set.mutable_sampling()->set_temperature(0.7f);
+  set.mutable_sampling()->set_top_k(5);
+  set.mutable_sampling()->set_top_p(0.0f);
+  set.mutable_sampling()->set_min_p(0.1f);
+  set.mutable_sampling()->set_repetition_penalty(0.0f);
+  set.mutable_sampling()->set_seed(0);
+  const GenerateParams p = GenerateParamsFromProto(set);
+  EXPECT_EQ(p.sampling.temperature, 0.7f);
+  EXPECT_EQ(p.sampling.top_k, 5);
+  EXPECT_EQ(p.sampling.top_p, 0.0f);
+  EXPECT_EQ(p.sampling.min_p, 0.1f);
+  EXPECT_EQ(p.sampling.repetition_penalty, 0.0f);
+  ASSERT_TRUE(p.sampling.seed.has_value());
+  EXPECT_EQ(*p.sampling.seed, 0u);
+  EXPECT_THAT(p.sampling.Validate(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              HasSubstr("top_p: must be in (0, 1], got 0")));
+}
+
+TEST_F(LeaderServiceTest, ASetZeroTopPIsABadRequestNotOff) {
+  StartServing();
+  GenerateRequest bad = Request(4, 4, 1);
+  bad.mutable_sampling()->set_top_p(0.0f);
+  const StreamResult r = Generate(bad);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.status.error_message(), HasSubstr("top_p"));
 }
 
 TEST_F(LeaderServiceTest, SequencesThatCanNeverFitAreResourceExhausted) {

@@ -47,8 +47,8 @@ TEST(WorkerFlagsTest, TheContractFlagsParse) {
   EXPECT_EQ(o.model_name, "q");
   EXPECT_TRUE(o.assigned);
   EXPECT_EQ(o.group, "g1");
-  EXPECT_EQ(o.rank, 1);
-  EXPECT_EQ(o.world_size, 2);
+  EXPECT_EQ(o.layout.tp_rank, 1);
+  EXPECT_EQ(o.layout.tp_size, 2);
   EXPECT_EQ(o.listen, "0.0.0.0:7000");
   EXPECT_EQ(f.metrics_listen, "0.0.0.0:7001");
   EXPECT_EQ(o.threads, 4);
@@ -97,6 +97,27 @@ TEST(WorkerFlagsTest, MistakesAreNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--join-token-file")));
   EXPECT_THAT(ParseWorkerFlags({"--coordinator"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("value")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--kv-dtype", "f16"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--kv-dtype must be f32 or bf16, got 'f16'")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--threads", "1025"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--threads: must be an integer in [0, 1024], got '1025'")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--listen", "nowhere"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--listen: must be HOST:PORT with a port in [0, 65535]")));
+  EXPECT_THAT(ParseWorkerFlags({"--coordinator", "c:1", "--metrics-listen", "h:65536"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--metrics-listen")));
+}
+
+TEST(WorkerFlagsTest, HelpNeedsNoOtherFlag) {
+  ASSERT_OK_AND_ASSIGN(ParsedWorkerFlags f, ParseWorkerFlags({"--help"}));
+  EXPECT_TRUE(f.help);
+  const std::string usage = WorkerUsage();
+  for (const char* flag : {"--coordinator HOST:PORT", "--max-context N", "--world-size N",
+                           "--join-token-file FILE", "--cluster-tls-key FILE", "--kv-blocks N"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
 }
 
 }  // namespace
