@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "shard/parallel_layout.h"
+#include "model/parallel_layout.h"
 
 namespace tpserve::coordinator {
 
@@ -60,7 +60,7 @@ absl::Status Membership::Register(const WorkerRegistration& reg) {
   }
   // The workers' own bound on a group (header-only: no shard code is linked).
   if (absl::Status s =
-          shard::ParallelLayout{.tp_size = a.world_size(), .tp_rank = a.rank()}.Validate();
+          model::ParallelLayout{.tp_size = a.world_size(), .tp_rank = a.rank()}.Validate();
       !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("assignment: ", s.message()));
   }

@@ -48,7 +48,7 @@ absl::StatusOr<std::vector<int32_t>> ReadGenerationEos(const std::string& dir) {
 }  // namespace
 
 absl::StatusOr<LoadedModel> LoadQwen35Model(const std::string& model_dir, ops::Backend& backend,
-                                            const ParallelLayout& layout,
+                                            const model::ParallelLayout& layout,
                                             const ModelOptions& options) {
   LoadedModel out;
   TPS_ASSIGN_OR_RETURN(out.spec, model::LoadQwen35Config(model_dir));

@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "model/model_spec.h"
+#include "model/parallel_layout.h"
 #include "ops/core/backend.h"
-#include "shard/parallel_layout.h"
 #include "shard/qwen35_model.h"
 
 namespace tpserve::shard {
@@ -22,7 +22,7 @@ struct LoadedModel {
 };
 
 absl::StatusOr<LoadedModel> LoadQwen35Model(const std::string& model_dir, ops::Backend& backend,
-                                            const ParallelLayout& layout,
+                                            const model::ParallelLayout& layout,
                                             const ModelOptions& options);
 
 }  // namespace tpserve::shard

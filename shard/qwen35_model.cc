@@ -50,18 +50,16 @@ absl::StatusOr<int> ResolveVisionTpSize(const model::Qwen35Spec& spec, int tp_si
 }
 
 Qwen35Model::Qwen35Model(const model::Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
-                         const ParallelLayout& layout, const ModelOptions& options)
+                         const model::ParallelLayout& layout, const ModelOptions& options)
     : spec_(spec),
       weights_(std::move(weights)),
       backend_(backend),
       layout_(layout),
       options_(options) {}
 
-absl::StatusOr<std::unique_ptr<Qwen35Model>> Qwen35Model::Create(const model::Qwen35Spec& spec,
-                                                                 ModelWeights weights,
-                                                                 ops::Backend& backend,
-                                                                 const ParallelLayout& layout,
-                                                                 const ModelOptions& options) {
+absl::StatusOr<std::unique_ptr<Qwen35Model>> Qwen35Model::Create(
+    const model::Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
+    const model::ParallelLayout& layout, const ModelOptions& options) {
   if (options.max_tokens_per_step <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_tokens_per_step must be > 0, got ", options.max_tokens_per_step));

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "model/model_spec.h"
+#include "model/parallel_layout.h"
 #include "ops/comm/communicator.h"
 #include "ops/core/backend.h"
 #include "shard/layers/full_attention.h"
@@ -38,7 +39,6 @@
 #include "shard/layers/mlp.h"
 #include "shard/layers/workspace.h"
 #include "shard/model_weights.h"
-#include "shard/parallel_layout.h"
 #include "shard/state/sequence_memory.h"
 #include "shard/step_context.h"
 #include "shard/step_plan.h"
@@ -110,7 +110,7 @@ class Qwen35Model {
   static absl::StatusOr<std::unique_ptr<Qwen35Model>> Create(const model::Qwen35Spec& spec,
                                                              ModelWeights weights,
                                                              ops::Backend& backend,
-                                                             const ParallelLayout& layout,
+                                                             const model::ParallelLayout& layout,
                                                              const ModelOptions& options);
 
   absl::StatusOr<StepLogits> Forward(const StepPlan& plan);
@@ -139,7 +139,7 @@ class Qwen35Model {
   };
 
   Qwen35Model(const model::Qwen35Spec& spec, ModelWeights weights, ops::Backend& backend,
-              const ParallelLayout& layout, const ModelOptions& options);
+              const model::ParallelLayout& layout, const ModelOptions& options);
   absl::Status Build();
   absl::Status AllocateWorkspace();
   absl::Status PrepareStep(const StepPlan& plan, StepContext& ctx,
@@ -155,7 +155,7 @@ class Qwen35Model {
   model::Qwen35Spec spec_;
   ModelWeights weights_;
   ops::Backend& backend_;
-  ParallelLayout layout_;
+  model::ParallelLayout layout_;
   ModelOptions options_;
   comm::Communicator* comm_ = nullptr;
 

@@ -8,7 +8,7 @@ namespace tpserve::shard {
 namespace {
 
 absl::Status Divides(int tp, int64_t count, std::string_view what) {
-  return ParallelLayout{.tp_size = tp}.CheckDivides(count, what);
+  return model::ParallelLayout{.tp_size = tp}.CheckDivides(count, what);
 }
 
 ShardSpec Replicated() { return ShardSpec{}; }
@@ -62,7 +62,7 @@ absl::StatusOr<std::vector<SliceRange>> RankRanges(const ShardSpec& spec, int64_
 }
 
 absl::Status VisionTensorParallelStatus(const model::VisionSpec& v, int tp_size) {
-  TPS_RETURN_IF_ERROR(ParallelLayout{.tp_size = tp_size}.Validate());
+  TPS_RETURN_IF_ERROR(model::ParallelLayout{.tp_size = tp_size}.Validate());
   TPS_RETURN_IF_ERROR(Divides(tp_size, v.num_heads, "vision_config.num_heads"));
   TPS_RETURN_IF_ERROR(Divides(tp_size, v.intermediate_size, "vision_config.intermediate_size"));
   return Divides(tp_size, v.merger_hidden(), "the vision merger width");
@@ -103,7 +103,7 @@ absl::StatusOr<ShardSpec> VisionSpecFor(const model::VisionSpec& v, std::string_
 }  // namespace
 
 absl::StatusOr<ShardPlan> ShardPlan::Make(const model::Qwen35Spec& spec, int tp_size) {
-  TPS_RETURN_IF_ERROR(ParallelLayout{.tp_size = tp_size}.Validate());
+  TPS_RETURN_IF_ERROR(model::ParallelLayout{.tp_size = tp_size}.Validate());
   const model::TextSpec& t = spec.text;
   TPS_RETURN_IF_ERROR(Divides(tp_size, t.num_heads, "num_attention_heads"));
   if (t.num_kv_heads >= tp_size) {

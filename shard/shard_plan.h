@@ -27,7 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/model_spec.h"
-#include "shard/parallel_layout.h"
+#include "model/parallel_layout.h"
 
 namespace tpserve::shard {
 

@@ -278,7 +278,8 @@ absl::StatusOr<vision::VisionWeights> LoadVision(Reader& r, const ShardPlan& pla
 
 absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& ckpt,
                                               const model::Qwen35Spec& spec,
-                                              const ParallelLayout& layout, ops::Backend& backend,
+                                              const model::ParallelLayout& layout,
+                                              ops::Backend& backend,
                                               const WeightLoadOptions& options) {
   const model::TextSpec& t = spec.text;
   TPS_ASSIGN_OR_RETURN(ShardPlan plan, ShardPlan::Make(spec, layout.tp_size));

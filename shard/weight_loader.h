@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "model/checkpoint.h"
 #include "model/model_spec.h"
+#include "model/parallel_layout.h"
 #include "ops/core/backend.h"
 #include "shard/model_weights.h"
-#include "shard/parallel_layout.h"
 
 namespace tpserve::shard {
 
@@ -31,7 +31,8 @@ struct WeightLoadOptions {
 
 absl::StatusOr<ModelWeights> LoadModelWeights(const model::Checkpoint& checkpoint,
                                               const model::Qwen35Spec& spec,
-                                              const ParallelLayout& layout, ops::Backend& backend,
+                                              const model::ParallelLayout& layout,
+                                              ops::Backend& backend,
                                               const WeightLoadOptions& options = {});
 
 }  // namespace tpserve::shard

@@ -50,7 +50,7 @@ absl::Status GroupFollower::EnsureLoaded(const cluster::v1::GroupSetup& setup) {
   TPS_ASSIGN_OR_RETURN(shard::ModelOptions options, ModelOptionsFromSetup(setup));
   const std::string dir = options_.model_dir.empty() ? setup.model_dir() : options_.model_dir;
   if (observer_ != nullptr) observer_->OnLoading(absl::StrCat("loading the shard of ", dir));
-  const shard::ParallelLayout layout{.tp_size = options_.world_size, .tp_rank = options_.rank};
+  const model::ParallelLayout layout{.tp_size = options_.world_size, .tp_rank = options_.rank};
   TPS_ASSIGN_OR_RETURN(loaded_, shard::LoadQwen35Model(dir, backend_, layout, options));
   loaded_setup_ = serialized;
   return absl::OkStatus();

@@ -15,7 +15,7 @@ namespace tpserve::worker {
 absl::StatusOr<std::unique_ptr<GroupLeader>> GroupLeader::Create(const GroupLeaderOptions& options,
                                                                  comm::Store& store,
                                                                  ops::Backend& backend) {
-  const shard::ParallelLayout layout{.tp_size = options.world_size, .tp_rank = 0};
+  const model::ParallelLayout layout{.tp_size = options.world_size, .tp_rank = 0};
   TPS_RETURN_IF_ERROR(layout.Validate());
   std::unique_ptr<GroupLeader> g(new GroupLeader(options, store));
   std::random_device rd;

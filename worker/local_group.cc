@@ -21,7 +21,7 @@ constexpr char kStorePrefix[] = "group";
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LocalGroup>> LocalGroup::Start(const LocalGroupOptions& options) {
-  TPS_RETURN_IF_ERROR(shard::ParallelLayout{.tp_size = options.tp_size}.Validate());
+  TPS_RETURN_IF_ERROR(model::ParallelLayout{.tp_size = options.tp_size}.Validate());
   if (options.tp_size > 1 && options.follower_command.empty()) {
     return absl::InvalidArgumentError("a local group of several ranks needs a follower command");
   }

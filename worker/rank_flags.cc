@@ -14,12 +14,12 @@ absl::StatusOr<std::optional<DType>> ParseKvDType(std::string_view text, std::st
                                                  " must be f32 or bf16, got ", EchoValue(text)));
 }
 
-absl::StatusOr<shard::ParallelLayout> GetParallelLayout(const CommandLine& cl,
+absl::StatusOr<model::ParallelLayout> GetParallelLayout(const CommandLine& cl,
                                                         const IntFlag& size_flag,
                                                         const IntFlag* rank_flag) {
   absl::StatusOr<int64_t> size = cl.Get(size_flag);
   if (!size.ok()) return size.status();
-  shard::ParallelLayout layout{.tp_size = static_cast<int>(*size)};
+  model::ParallelLayout layout{.tp_size = static_cast<int>(*size)};
   std::string flags = FlagName(size_flag.name);
   if (rank_flag != nullptr) {
     absl::StatusOr<int64_t> rank = cl.Get(*rank_flag);

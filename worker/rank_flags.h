@@ -6,8 +6,8 @@
 // --cluster-tls-*, ...) are proto/cluster_flags.h.
 //
 // Values are passed down typed: Transport, std::optional<DType> for the KV cache,
-// shard::VisionParallelism, and shard::ParallelLayout for the group size and rank, whose bound is
-// shard::kMaxTensorParallel (ParallelLayout::Validate).
+// shard::VisionParallelism, and model::ParallelLayout for the group size and rank, whose bound is
+// model::kMaxTensorParallel (ParallelLayout::Validate).
 #ifndef TPSERVE_WORKER_RANK_FLAGS_H_
 #define TPSERVE_WORKER_RANK_FLAGS_H_
 
@@ -17,9 +17,9 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "model/parallel_layout.h"
 #include "ops/base/dtype.h"
 #include "ops/base/flags.h"
-#include "shard/parallel_layout.h"
 #include "shard/qwen35_model.h"
 #include "worker/group_comm.h"
 
@@ -86,13 +86,13 @@ inline constexpr IntFlag kCollectiveTimeoutMsFlag{
     .max = int64_t{1} << 40};
 
 // The group size: --world-size on tpserve-worker and `tpserve worker-rank`, --tp on the CLI's
-// engine commands and `up`. One bound, shard::kMaxTensorParallel; the rank's follows from it.
+// engine commands and `up`. One bound, model::kMaxTensorParallel; the rank's follows from it.
 inline constexpr IntFlag kWorldSizeFlag{.name = "world-size",
                                         .value_name = "N",
                                         .help = "ranks in this rank's group (tensor parallel)",
                                         .default_value = 1,
                                         .min = 1,
-                                        .max = shard::kMaxTensorParallel};
+                                        .max = model::kMaxTensorParallel};
 inline constexpr IntFlag kTpFlag{
     .name = "tp",
     .value_name = "N",
@@ -124,7 +124,7 @@ inline constexpr StringFlag kGroupFlag{
 
 // The layout the group-size flag (kWorldSizeFlag or kTpFlag) and, unless null, `rank_flag` give
 // (rank 0 without one), checked by ParallelLayout::Validate with an error naming the flags.
-absl::StatusOr<shard::ParallelLayout> GetParallelLayout(const CommandLine& cl,
+absl::StatusOr<model::ParallelLayout> GetParallelLayout(const CommandLine& cl,
                                                         const IntFlag& size_flag,
                                                         const IntFlag* rank_flag);
 

@@ -18,8 +18,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "model/parallel_layout.h"
 #include "ops/core/backend.h"
-#include "shard/parallel_layout.h"
 #include "shard/qwen35_model.h"
 #include "worker/group_comm.h"
 #include "worker/grpc_store.h"
@@ -38,7 +38,7 @@ struct WorkerOptions {
   // Explicit assignment (a LeaderWorkerSet / StatefulSet ordinal); otherwise placed.
   bool assigned = false;
   std::string group = "0";
-  shard::ParallelLayout layout;  // rank and world size, validated by the flags
+  model::ParallelLayout layout;  // rank and world size, validated by the flags
   std::string listen = "127.0.0.1:0";
   std::string metrics_address;  // where main() serves /metrics (host:port), for registration
   int metrics_port = 0;         // for the port file

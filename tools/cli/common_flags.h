@@ -12,9 +12,9 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "model/parallel_layout.h"
 #include "ops/base/flags.h"
 #include "ops/base/sampling_bounds.h"
-#include "shard/parallel_layout.h"
 #include "shard/qwen35_model.h"
 #include "worker/group_comm.h"
 #include "worker/local_group.h"
@@ -42,7 +42,7 @@ inline constexpr IntFlag kDeltaNetChunkFlag{
 FlagList ModelFlagList(const IntFlag& max_context);
 
 struct ModelFlags {
-  shard::ParallelLayout layout;  // --tp; this process is rank 0
+  model::ParallelLayout layout;  // --tp; this process is rank 0
   worker::Transport transport = worker::Transport::kShm;
   int threads = 0;
   int64_t prefill_chunk = 512;

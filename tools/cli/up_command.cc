@@ -171,7 +171,7 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     return absl::OkStatus();
   }
   // Every value is checked here, once, and passed on typed (the workers would refuse the same).
-  TPS_ASSIGN_OR_RETURN(const shard::ParallelLayout layout,
+  TPS_ASSIGN_OR_RETURN(const model::ParallelLayout layout,
                        worker::GetParallelLayout(args, worker::kTpFlag, nullptr));
   const int64_t tp = layout.tp_size;
   TPS_ASSIGN_OR_RETURN(const int64_t replicas, args.Get(kReplicasFlag));

@@ -28,7 +28,7 @@ absl::Status RunWorkerRank(const std::vector<std::string>& argv) {
                stdout);
     return absl::OkStatus();
   }
-  TPS_ASSIGN_OR_RETURN(const shard::ParallelLayout layout,
+  TPS_ASSIGN_OR_RETURN(const model::ParallelLayout layout,
                        worker::GetParallelLayout(args, worker::kWorldSizeFlag, &worker::kRankFlag));
   if (layout.tp_rank == 0)
     return absl::InvalidArgumentError("--rank must be >= 1 (0 is the leader)");

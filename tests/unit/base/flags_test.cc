@@ -198,7 +198,7 @@ TEST(SharedFlagsTest, WorkerAndCliReportTheSameMaxContextBound) {
 // The group size: --world-size (worker) and --tp (CLI) have the one bound of ParallelLayout.
 TEST(SharedFlagsTest, GroupSizeBoundIsTheParallelLayouts) {
   const std::string range =
-      absl::StrCat("must be an integer in [1, ", shard::kMaxTensorParallel, "]");
+      absl::StrCat("must be an integer in [1, ", model::kMaxTensorParallel, "]");
   EXPECT_THAT(
       worker::ParseWorkerFlags({"--coordinator", "c:1", "--model", "m", "--world-size", "65"}),
       StatusIs(absl::StatusCode::kInvalidArgument,

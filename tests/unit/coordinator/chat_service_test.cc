@@ -3,6 +3,7 @@
 // built with the real test tokenizer.
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -303,7 +304,8 @@ TEST_F(ChatServiceTest, BadRequestsGetInvalidArgumentAndTheServerKeepsServing) {
       {[](pb::ChatRequest* r) { r->mutable_sampling()->set_temperature(-1); },
        grpc::StatusCode::INVALID_ARGUMENT, "sampling.temperature: must be >= 0"},
       {[](pb::ChatRequest* r) {
-         r->mutable_messages(0)->mutable_content(0)->set_text(std::string(6000, 'q') + " a b");
+         r->mutable_messages(0)->mutable_content(0)->set_text(
+             absl::StrCat(std::string(6000, 'q'), " a b"));
        },
        grpc::StatusCode::INVALID_ARGUMENT, "messages: prompt has "},
       {[](pb::ChatRequest* r) {

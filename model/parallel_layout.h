@@ -1,8 +1,8 @@
 // ParallelLayout: which tensor-parallel rank this shard is (a value type, derived once at the edge
 // and passed down unchanged). The bound on the group size and the divisibility rule live here and
 // nowhere else.
-#ifndef TPSERVE_SHARD_PARALLEL_LAYOUT_H_
-#define TPSERVE_SHARD_PARALLEL_LAYOUT_H_
+#ifndef TPSERVE_MODEL_PARALLEL_LAYOUT_H_
+#define TPSERVE_MODEL_PARALLEL_LAYOUT_H_
 
 #include <cstdint>
 #include <string_view>
@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace tpserve::shard {
+namespace tpserve::model {
 
 // The most ranks one tensor-parallel group may have.
 inline constexpr int kMaxTensorParallel = 64;
@@ -41,6 +41,6 @@ struct ParallelLayout {
   }
 };
 
-}  // namespace tpserve::shard
+}  // namespace tpserve::model
 
-#endif  // TPSERVE_SHARD_PARALLEL_LAYOUT_H_
+#endif  // TPSERVE_MODEL_PARALLEL_LAYOUT_H_
