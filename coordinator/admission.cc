@@ -9,6 +9,7 @@
 #include "coordinator/request_validation.h"
 #include "coordinator/tokenizer/chat_message.h"
 #include "coordinator/tokenizer/chat_template.h"
+#include "ops/base/echo.h"
 #include "ops/base/status_macros.h"
 #include "vision/image_limits.h"
 #include "vision/image_source.h"
@@ -28,24 +29,67 @@ Json ParseObject(const std::string& text) {
   return j.is_object() ? j : Json::object();
 }
 
-std::vector<tokenizer::ChatMessage> ToTemplateMessages(const pb::ChatRequest& request) {
+// How caller text reaches the template: made literal (every added-token string in it is plain
+// text) unless the request asks for special_tokens_in_text. Only the template's own markers are
+// then control tokens, so a message cannot open a turn, forge a role or an image placeholder.
+class CallerText {
+ public:
+  // `tok` null: text passes unchanged (special_tokens_in_text).
+  explicit CallerText(const tokenizer::Tokenizer* tok) : tok_(tok) {}
+  std::string operator()(const std::string& text,
+                         absl::Span<const std::string_view> keep = {}) const {
+    return tok_ == nullptr ? text : tok_->EscapeAddedTokens(text, keep);
+  }
+  // Every string in `j` (keys included), recursively.
+  Json Tree(const Json& j) const {
+    if (tok_ == nullptr) return j;
+    if (j.is_string()) return (*this)(j.get<std::string>());
+    if (j.is_array()) {
+      Json out = Json::array();
+      for (const auto& v : j) out.push_back(Tree(v));
+      return out;
+    }
+    if (j.is_object()) {
+      Json out = Json::object();
+      for (auto it = j.begin(); it != j.end(); ++it) out[(*this)(it.key())] = Tree(it.value());
+      return out;
+    }
+    return j;
+  }
+
+ private:
+  const tokenizer::Tokenizer* tok_;
+};
+
+// The template itself looks for these in assistant content (the reasoning split), so there they
+// keep their meaning.
+constexpr std::string_view kThinkMarkers[] = {"<think>", "</think>"};
+
+std::vector<tokenizer::ChatMessage> ToTemplateMessages(const pb::ChatRequest& request,
+                                                       const CallerText& literal) {
   std::vector<tokenizer::ChatMessage> out;
   out.reserve(static_cast<size_t>(request.messages_size()));
   for (const pb::Message& m : request.messages()) {
     tokenizer::ChatMessage t;
     t.role = m.role();
+    const bool assistant = m.role() == "assistant";
     if (m.content_size() > 0) {
       std::vector<tokenizer::ContentPart> parts;
       for (const pb::ContentPart& part : m.content()) {
-        parts.push_back(part.has_image() ? tokenizer::ContentPart::Image()
-                                         : tokenizer::ContentPart::Text(part.text()));
+        parts.push_back(
+            part.has_image()
+                ? tokenizer::ContentPart::Image()
+                : tokenizer::ContentPart::Text(literal(
+                      part.text(), assistant ? absl::Span<const std::string_view>(kThinkMarkers)
+                                             : absl::Span<const std::string_view>())));
       }
       t.content = std::move(parts);
     }
     // proto3 cannot tell an empty reasoning from none; empty means "take it from the content".
-    if (!m.reasoning_content().empty()) t.reasoning_content = m.reasoning_content();
+    if (!m.reasoning_content().empty()) t.reasoning_content = literal(m.reasoning_content());
     for (const pb::ToolCall& call : m.tool_calls()) {
-      t.tool_calls.push_back({call.name(), ParseObject(call.arguments_json())});
+      t.tool_calls.push_back(
+          {literal(call.name()), literal.Tree(ParseObject(call.arguments_json()))});
     }
     out.push_back(std::move(t));
   }
@@ -157,8 +201,8 @@ absl::StatusOr<AdmittedRequest> Admission::Admit(const pb::ChatRequest& request)
   if (!entry.has_value()) {
     const std::vector<std::string> names = catalogue_.Names();
     return absl::NotFoundError(absl::StrCat(
-        "model: '", request.model(),
-        "' not found (available: ", names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
+        "model: ", EchoValue(request.model()),
+        " not found (available: ", names.empty() ? "none" : absl::StrJoin(names, ", "), ")"));
   }
   TPS_ASSIGN_OR_RETURN(RequestImages images, CollectImages(request, *entry, image_counter_));
   TPS_ASSIGN_OR_RETURN(std::shared_ptr<const ModelAssets> assets, catalogue_.Assets(entry->name));
@@ -179,9 +223,11 @@ absl::StatusOr<AdmittedRequest> Admission::Admit(const pb::ChatRequest& request)
   options.default_thinking = assets->default_thinking;
   options.preserve_thinking = request.preserve_thinking();
   out.tools = ToolsJson(request);
-  TPS_ASSIGN_OR_RETURN(std::string prompt, tokenizer::RenderChatTemplate(
-                                               ToTemplateMessages(request), out.tools, options));
-  TPS_ASSIGN_OR_RETURN(std::vector<int32_t> ids, assets->tokenizer->Encode(prompt));
+  const CallerText literal(request.special_tokens_in_text() ? nullptr : assets->tokenizer.get());
+  TPS_ASSIGN_OR_RETURN(std::string prompt,
+                       tokenizer::RenderChatTemplate(ToTemplateMessages(request, literal),
+                                                     literal.Tree(out.tools), options));
+  TPS_ASSIGN_OR_RETURN(std::vector<int32_t> ids, assets->tokenizer->EncodeWithLiterals(prompt));
   if (!images.bytes.empty()) {
     // The template wrote one <|image_pad|> per image; the prompt needs each image's full count.
     absl::StatusOr<std::vector<int32_t>> expanded =

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "model/memory_estimate.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/echo.h"
 #include "ops/base/status_macros.h"
 
 namespace tpserve::coordinator {
@@ -232,7 +233,7 @@ absl::StatusOr<std::shared_ptr<const ModelAssets>> Catalogue::Assets(const std::
     if (auto it = assets_.find(name); it != assets_.end()) return it->second;
     auto e = entries_.find(name);
     if (e == entries_.end())
-      return absl::NotFoundError(absl::StrCat("model '", name, "' not found"));
+      return absl::NotFoundError(absl::StrCat("model ", EchoValue(name), " not found"));
     path = e->second.path;
   }
   // Loaded without the lock (a real vocabulary takes a moment); a concurrent load of the same

@@ -1,6 +1,7 @@
 #include "coordinator/image_token_counter.h"
 
 #include "ops/base/status_macros.h"
+#include "vision/image_decode.h"
 #include "vision/image_plan.h"
 
 namespace tpserve::coordinator {
@@ -18,7 +19,10 @@ absl::StatusOr<int64_t> VisionImageTokenCounter::CountImageTokens(
     }
     config = it->second;
   }
-  return vision::CountImageTokens(encoded_image, config, limits_);
+  TPS_ASSIGN_OR_RETURN(int64_t tokens, vision::CountImageTokens(encoded_image, config, limits_));
+  // The header passed the limits, so the decode below is bounded by them.
+  TPS_RETURN_IF_ERROR(vision::DecodeImage(encoded_image, limits_).status());
+  return tokens;
 }
 
 }  // namespace tpserve::coordinator

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/tokenizer/utf8.h"
 #include "nlohmann/json.hpp"
+#include "ops/base/echo.h"
 #include "ops/base/sampling_bounds.h"
 #include "ops/base/status_macros.h"
 
@@ -21,6 +22,15 @@ absl::Status Utf8(const std::string& text, const std::string& field) {
   return tokenizer::ValidateUtf8(text, field);
 }
 
+// Valid UTF-8 of at most `max_bytes` (checked first: a bound is cheap, and the error then names
+// the size rather than quoting the value).
+absl::Status BoundedUtf8(const std::string& text, const std::string& field, size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    return Invalid(field, absl::StrCat("at most ", max_bytes, " bytes, got ", text.size()));
+  }
+  return Utf8(text, field);
+}
+
 // Empty is allowed (no arguments / no schema); otherwise a JSON object.
 absl::Status JsonObject(const std::string& text, const std::string& field) {
   TPS_RETURN_IF_ERROR(Utf8(text, field));
@@ -33,11 +43,12 @@ absl::Status JsonObject(const std::string& text, const std::string& field) {
 }
 
 absl::Status ValidateMessage(const pb::Message& m, const std::string& at) {
-  TPS_RETURN_IF_ERROR(Utf8(m.role(), at + ".role"));
   if (m.role() != "system" && m.role() != "user" && m.role() != "assistant" && m.role() != "tool") {
-    return Invalid(at + ".role", absl::StrCat(m.role().empty() ? "missing role"
-                                                               : "unknown role '" + m.role() + "'",
-                                              " (expected system, user, assistant or tool)"));
+    TPS_RETURN_IF_ERROR(BoundedUtf8(m.role(), at + ".role", kMaxNameBytes));
+    return Invalid(
+        at + ".role",
+        absl::StrCat(m.role().empty() ? "missing role" : "unknown role " + EchoValue(m.role()),
+                     " (expected system, user, assistant or tool)"));
   }
   for (int j = 0; j < m.content_size(); ++j) {
     const pb::ContentPart& part = m.content(j);
@@ -65,16 +76,16 @@ absl::Status ValidateMessage(const pb::Message& m, const std::string& at) {
     }
   }
   TPS_RETURN_IF_ERROR(Utf8(m.reasoning_content(), at + ".reasoning_content"));
-  TPS_RETURN_IF_ERROR(Utf8(m.tool_call_id(), at + ".tool_call_id"));
-  TPS_RETURN_IF_ERROR(Utf8(m.name(), at + ".name"));
+  TPS_RETURN_IF_ERROR(BoundedUtf8(m.tool_call_id(), at + ".tool_call_id", kMaxNameBytes));
+  TPS_RETURN_IF_ERROR(BoundedUtf8(m.name(), at + ".name", kMaxNameBytes));
   if (m.tool_calls_size() > 0 && m.role() != "assistant") {
     return Invalid(at + ".tool_calls", "only assistant messages carry tool calls");
   }
   for (int j = 0; j < m.tool_calls_size(); ++j) {
     const pb::ToolCall& call = m.tool_calls(j);
     const std::string field = absl::StrCat(at, ".tool_calls[", j, "]");
-    TPS_RETURN_IF_ERROR(Utf8(call.id(), field + ".id"));
-    TPS_RETURN_IF_ERROR(Utf8(call.name(), field + ".name"));
+    TPS_RETURN_IF_ERROR(BoundedUtf8(call.id(), field + ".id", kMaxNameBytes));
+    TPS_RETURN_IF_ERROR(BoundedUtf8(call.name(), field + ".name", kMaxNameBytes));
     if (call.name().empty()) return Invalid(field + ".name", "required");
     TPS_RETURN_IF_ERROR(JsonObject(call.arguments_json(), field + ".arguments_json"));
   }
@@ -96,16 +107,10 @@ absl::Status ValidateSampling(const pb::SamplingParams& s) {
 }  // namespace
 
 absl::Status ValidateChatRequestFields(const pb::ChatRequest& request) {
-  TPS_RETURN_IF_ERROR(Utf8(request.model(), "model"));
+  TPS_RETURN_IF_ERROR(BoundedUtf8(request.model(), "model", kMaxNameBytes));
   if (request.model().empty()) return Invalid("model", "required (see ListModels)");
-  TPS_RETURN_IF_ERROR(Utf8(request.request_id(), "request_id"));
-  TPS_RETURN_IF_ERROR(Utf8(request.session_id(), "session_id"));
-  if (request.request_id().size() > kMaxIdBytes) {
-    return Invalid("request_id", absl::StrCat("at most ", kMaxIdBytes, " bytes"));
-  }
-  if (request.session_id().size() > kMaxIdBytes) {
-    return Invalid("session_id", absl::StrCat("at most ", kMaxIdBytes, " bytes"));
-  }
+  TPS_RETURN_IF_ERROR(BoundedUtf8(request.request_id(), "request_id", kMaxIdBytes));
+  TPS_RETURN_IF_ERROR(BoundedUtf8(request.session_id(), "session_id", kMaxIdBytes));
   if (request.messages_size() == 0) return Invalid("messages", "at least one message is required");
   for (int i = 0; i < request.messages_size(); ++i) {
     TPS_RETURN_IF_ERROR(ValidateMessage(request.messages(i), absl::StrCat("messages[", i, "]")));
@@ -132,9 +137,10 @@ absl::Status ValidateChatRequestFields(const pb::ChatRequest& request) {
   for (int i = 0; i < request.tools_size(); ++i) {
     const pb::Tool& tool = request.tools(i);
     const std::string at = absl::StrCat("tools[", i, "]");
-    TPS_RETURN_IF_ERROR(Utf8(tool.name(), at + ".name"));
+    TPS_RETURN_IF_ERROR(BoundedUtf8(tool.name(), at + ".name", kMaxNameBytes));
     if (tool.name().empty()) return Invalid(at + ".name", "required");
-    TPS_RETURN_IF_ERROR(Utf8(tool.description(), at + ".description"));
+    TPS_RETURN_IF_ERROR(
+        BoundedUtf8(tool.description(), at + ".description", kMaxToolDescriptionBytes));
     TPS_RETURN_IF_ERROR(JsonObject(tool.parameters_json(), at + ".parameters_json"));
   }
   return absl::OkStatus();

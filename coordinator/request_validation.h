@@ -13,6 +13,11 @@ namespace tpserve::coordinator {
 inline constexpr int kMaxStopStrings = 16;
 inline constexpr size_t kMaxStopStringBytes = 256;
 inline constexpr size_t kMaxIdBytes = 256;  // request_id, session_id
+// model, messages[].name, messages[].tool_call_id, tool names and tool call ids.
+inline constexpr size_t kMaxNameBytes = 256;
+// tools[].description.
+inline constexpr size_t kMaxToolDescriptionBytes = 16384;
+// An error never repeats a caller's value whole: at most a short prefix (ops/base/echo.h).
 
 absl::Status ValidateChatRequestFields(const tpserve::v1::ChatRequest& request);
 

@@ -3,12 +3,17 @@
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
+#include "ops/base/echo.h"
 
 namespace tpserve {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  // Capped: a status that quoted a long value must still fit gRPC's trailer, or the caller would
+  // see a transport error instead of the real one.
+  return grpc::Status(
+      static_cast<grpc::StatusCode>(status.code()),
+      CapMessage(std::string_view(status.message().data(), status.message().size())));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status, std::string_view what) {

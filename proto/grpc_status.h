@@ -15,6 +15,7 @@
 
 namespace tpserve {
 
+// The message is capped at kMaxStatusMessageBytes (ops/base/echo.h).
 grpc::Status ToGrpcStatus(const absl::Status& status);
 // The reverse; a non-empty `what` names the call and prefixes the message ("Register: ...").
 absl::Status FromGrpcStatus(const grpc::Status& status, std::string_view what = "");

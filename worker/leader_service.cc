@@ -5,12 +5,14 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ops/base/log.h"
 #include "ops/base/status_macros.h"
 #include "proto/cluster_token.h"
 #include "proto/grpc_status.h"
 #include "shard/prompt_images.h"
+#include "vision/image_decode.h"
 
 namespace tpserve::worker {
 namespace {
@@ -245,6 +247,14 @@ absl::Status AttachImages(const cluster::v1::GenerateRequest& request,
   absl::StatusOr<shard::PromptImages> planned = shard::PlanPromptImages(
       params.prompt, images, settings->image_token_id, settings->preprocess, settings->limits);
   if (!planned.ok()) return Annotate(planned.status(), "images");
+  // Every image is decoded once here, before the request can enter a step: the header alone (all
+  // that planning reads) says nothing of a truncated or corrupt body, and a decoder error inside a
+  // step would fail the whole group. Decoding is deterministic, so the followers' decode of the
+  // same bytes succeeds too.
+  for (size_t i = 0; i < images.size(); ++i) {
+    absl::Status decoded = vision::DecodeImage(images[i], settings->limits).status();
+    if (!decoded.ok()) return Annotate(decoded, absl::StrCat("images[", i, "]"));
+  }
   for (size_t i = 0; i < planned->images.size(); ++i) {
     params.images.push_back({planned->images[i], planned->tokens_per_image[i]});
   }

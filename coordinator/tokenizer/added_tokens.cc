@@ -105,8 +105,8 @@ int32_t AddedTokenMatcher::LongestAt(std::string_view text, size_t pos, size_t* 
   return best;
 }
 
-void AddedTokenMatcher::Split(std::string_view text, size_t base,
-                              std::vector<TextPiece>* out) const {
+void AddedTokenMatcher::Split(std::string_view text, size_t base, std::vector<TextPiece>* out,
+                              std::optional<char> literal_mark) const {
   size_t start_offset = 0;  // end of the last piece emitted
   size_t search = 0;        // where the next match may start
   while (!targets_.empty() && search < text.size()) {
@@ -122,6 +122,7 @@ void AddedTokenMatcher::Split(std::string_view text, size_t base,
     const Target& target = targets_[found];
     size_t begin = pos, end = pos + length;
     search = end;
+    if (literal_mark.has_value() && begin > 0 && text[begin - 1] == *literal_mark) continue;
     if (target.single_word && (EndsWithWord(text, begin) || StartsWithWord(text, end))) continue;
     if (target.lstrip) {
       size_t b = begin;

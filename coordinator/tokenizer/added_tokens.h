@@ -52,8 +52,24 @@ class AddedTokenMatcher {
   void Build(const std::vector<AddedToken>& tokens, const std::vector<std::string>& patterns);
   bool empty() const { return targets_.empty(); }
   // Appends the pieces of `text` (ordinary text and added tokens, covering `text`) to `out`,
-  // with offsets shifted by `base`.
-  void Split(std::string_view text, size_t base, std::vector<TextPiece>* out) const;
+  // with offsets shifted by `base`. With `literal_mark` (a byte that valid UTF-8 never holds), a
+  // match right after that byte stays ordinary text (Tokenizer::EscapeAddedTokens).
+  void Split(std::string_view text, size_t base, std::vector<TextPiece>* out,
+             std::optional<char> literal_mark = std::nullopt) const;
+  // Calls `found(begin, length)` for each match, left to right (the leftmost-longest rule of
+  // Split, ignoring single_word / lstrip / rstrip).
+  template <typename F>
+  void ForEachMatch(std::string_view text, F found) const {
+    for (size_t pos = 0; !targets_.empty() && pos < text.size();) {
+      size_t length = 0;
+      if (first_byte_[static_cast<uint8_t>(text[pos])] && LongestAt(text, pos, &length) >= 0) {
+        found(pos, length);
+        pos += length;
+      } else {
+        ++pos;
+      }
+    }
+  }
 
  private:
   // Longest pattern starting at `pos`: its index in targets_ and its length; -1 when none.

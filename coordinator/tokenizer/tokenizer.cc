@@ -19,6 +19,7 @@ struct EncodeScratch {
   std::vector<TextPiece> normalized_pieces;
   std::vector<MatchSpan> words;
   std::string normalized;
+  std::string unmarked;
 };
 
 EncodeScratch& GetEncodeScratch() {
@@ -130,22 +131,74 @@ absl::StatusOr<std::vector<int32_t>> Tokenizer::Encode(std::string_view text) co
 }
 
 absl::Status Tokenizer::EncodeAppend(std::string_view text, std::vector<int32_t>* ids) const {
-  TPS_RETURN_IF_ERROR(ValidateUtf8(text));
+  return EncodeAppendImpl(text, /*literals=*/false, ids);
+}
+
+std::string Tokenizer::EscapeAddedTokens(std::string_view text,
+                                         absl::Span<const std::string_view> keep) const {
+  std::string out;
+  out.reserve(text.size() + 8);
+  size_t copied = 0;
+  added_.raw_matcher().ForEachMatch(text, [&](size_t begin, size_t length) {
+    const std::string_view token = text.substr(begin, length);
+    for (std::string_view k : keep) {
+      if (k == token) return;
+    }
+    out.append(text.substr(copied, begin - copied));
+    out.push_back(kLiteralMark);
+    copied = begin;
+  });
+  out.append(text.substr(copied));
+  return out;
+}
+
+absl::StatusOr<std::vector<int32_t>> Tokenizer::EncodeWithLiterals(std::string_view text) const {
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  TPS_RETURN_IF_ERROR(EncodeAppendImpl(text, /*literals=*/true, &ids));
+  return ids;
+}
+
+absl::Status Tokenizer::EncodeAppendImpl(std::string_view text, bool literals,
+                                         std::vector<int32_t>* ids) const {
   EncodeScratch& scratch = GetEncodeScratch();
+  const bool marked = literals && text.find(kLiteralMark) != std::string_view::npos;
+  if (marked) {
+    // Validated without the marks (they are ours, not the caller's bytes).
+    scratch.unmarked.clear();
+    for (char c : text) {
+      if (c != kLiteralMark) scratch.unmarked.push_back(c);
+    }
+    TPS_RETURN_IF_ERROR(ValidateUtf8(scratch.unmarked));
+  } else {
+    TPS_RETURN_IF_ERROR(ValidateUtf8(text));
+  }
   std::vector<TextPiece>& pieces = scratch.raw_pieces;
   pieces.clear();
-  added_.raw_matcher().Split(text, 0, &pieces);
+  added_.raw_matcher().Split(text, 0, &pieces,
+                             marked ? std::optional<char>(kLiteralMark) : std::nullopt);
+  std::string piece_text;
   for (const TextPiece& piece : pieces) {
     if (piece.id >= 0) {
       ids->push_back(piece.id);
     } else if (piece.end > piece.begin) {
-      TPS_RETURN_IF_ERROR(EncodeOrdinary(text.substr(piece.begin, piece.end - piece.begin), ids));
+      std::string_view ordinary = text.substr(piece.begin, piece.end - piece.begin);
+      if (!marked || ordinary.find(kLiteralMark) == std::string_view::npos) {
+        TPS_RETURN_IF_ERROR(EncodeOrdinary(ordinary, ids));
+        continue;
+      }
+      piece_text.clear();
+      for (char c : ordinary) {
+        if (c != kLiteralMark) piece_text.push_back(c);
+      }
+      TPS_RETURN_IF_ERROR(EncodeOrdinary(piece_text, ids, /*match_normalized=*/false));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Tokenizer::EncodeOrdinary(std::string_view text, std::vector<int32_t>* ids) const {
+absl::Status Tokenizer::EncodeOrdinary(std::string_view text, std::vector<int32_t>* ids,
+                                       bool match_normalized) const {
   EncodeScratch& scratch = GetEncodeScratch();
   std::string_view normalized = text;
   if (!normalizer_.is_identity()) {
@@ -153,7 +206,9 @@ absl::Status Tokenizer::EncodeOrdinary(std::string_view text, std::vector<int32_
     TPS_RETURN_IF_ERROR(normalizer_.Normalize(text, &scratch.normalized));
     normalized = scratch.normalized;
   }
-  if (added_.normalized_matcher().empty()) return EncodeWords(normalized, ids);
+  if (!match_normalized || added_.normalized_matcher().empty()) {
+    return EncodeWords(normalized, ids);
+  }
   std::vector<TextPiece>& pieces = scratch.normalized_pieces;
   pieces.clear();
   added_.normalized_matcher().Split(normalized, 0, &pieces);

@@ -54,6 +54,19 @@ class Tokenizer {
   // Same, appending to `ids`.
   absl::Status EncodeAppend(std::string_view text, std::vector<int32_t>* ids) const;
 
+  // Text a caller wrote (a chat message) made literal: kLiteralMark is put before every added
+  // token written in it ("<|im_start|>", "<|image_pad|>", "<think>", ...), except those whose
+  // content is in `keep`, so that EncodeWithLiterals encodes them as the plain text they are.
+  // `text` must be valid UTF-8 (the mark is a byte UTF-8 never holds).
+  std::string EscapeAddedTokens(std::string_view text,
+                                absl::Span<const std::string_view> keep = {}) const;
+  // Encode for a prompt assembled from template markers and escaped caller text: an added token
+  // right after kLiteralMark is ordinary text, and the marks themselves are dropped. For text
+  // without marks it equals Encode. (A piece of ordinary text that held marks is not searched for
+  // "normalized": true added tokens, which no Qwen tokenizer has.)
+  absl::StatusOr<std::vector<int32_t>> EncodeWithLiterals(std::string_view text) const;
+  static constexpr char kLiteralMark = '\xFF';
+
   // The text of `ids`. An id that is neither in the vocabulary nor an added token is
   // InvalidArgument naming its position (tokenizers would skip it silently).
   absl::StatusOr<std::string> Decode(absl::Span<const int32_t> ids,
@@ -81,7 +94,10 @@ class Tokenizer {
   enum class Kind : uint8_t { kNone, kModel, kAdded, kAddedSpecial };
 
   Tokenizer() = default;
-  absl::Status EncodeOrdinary(std::string_view text, std::vector<int32_t>* ids) const;
+  absl::Status EncodeAppendImpl(std::string_view text, bool literals,
+                                std::vector<int32_t>* ids) const;
+  absl::Status EncodeOrdinary(std::string_view text, std::vector<int32_t>* ids,
+                              bool match_normalized = true) const;
   absl::Status EncodeWords(std::string_view normalized, std::vector<int32_t>* ids) const;
   void BuildDecodeTable();
 

@@ -121,6 +121,13 @@ char32_t NextCodePoint(std::string_view text, size_t* pos) {
   }
   int n;
   char32_t cp;
+  // Callers pass well-formed UTF-8, but a byte that cannot lead a sequence (a continuation byte,
+  // 0xF8-0xFF such as Tokenizer::kLiteralMark) or a sequence cut by the end of `text` must not be
+  // read past: it is one U+FFFD.
+  if (b0 < 0xC0 || b0 >= 0xF8) {
+    ++*pos;
+    return 0xFFFD;
+  }
   if (b0 < 0xE0) {
     n = 2;
     cp = b0 & 0x1F;
@@ -130,6 +137,10 @@ char32_t NextCodePoint(std::string_view text, size_t* pos) {
   } else {
     n = 4;
     cp = b0 & 0x07;
+  }
+  if (*pos + static_cast<size_t>(n) > text.size()) {
+    ++*pos;
+    return 0xFFFD;
   }
   for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<uint8_t>(text[*pos + k]) & 0x3F);
   *pos += n;

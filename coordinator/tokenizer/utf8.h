@@ -28,7 +28,8 @@ std::string LossyUtf8(std::string_view bytes);
 // decodes the same whatever comes next.
 size_t IncompleteUtf8Suffix(std::string_view bytes);
 
-// Decodes the code point at `text[*pos]` (which must be well-formed UTF-8) and advances *pos.
+// Decodes the code point at `text[*pos]` (well-formed UTF-8 expected) and advances *pos. A byte
+// that cannot start a sequence, or a sequence cut by the end of `text`, is U+FFFD of one byte.
 char32_t NextCodePoint(std::string_view text, size_t* pos);
 
 // Appends the UTF-8 encoding of `cp` (which must be a Unicode scalar value).

@@ -12,15 +12,6 @@ namespace {
 
 absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-// At most kMaxEchoedValueBytes of `value`, cut before a UTF-8 continuation byte, with "..." when
-// cut.
-std::string ShortPrefix(std::string_view value) {
-  if (value.size() <= kMaxEchoedValueBytes) return std::string(value);
-  size_t cut = kMaxEchoedValueBytes;
-  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
-  return absl::StrCat(Absl(value.substr(0, cut)), "...");
-}
-
 // "in [1, 64]", ">= 0", "<= 5" or "" (any int64).
 std::string RangeText(int64_t min, int64_t max) {
   constexpr int64_t kLowest = std::numeric_limits<int64_t>::min();
@@ -36,11 +27,6 @@ absl::Status Invalid(std::string_view name, std::string_view what) {
 }
 
 }  // namespace
-
-std::string EchoValue(std::string_view value) {
-  if (value.size() <= kMaxEchoedValueBytes) return absl::StrCat("'", Absl(value), "'");
-  return absl::StrCat("'", ShortPrefix(value), "' (", value.size(), " bytes)");
-}
 
 std::string FlagName(std::string_view name) { return absl::StrCat("--", Absl(name)); }
 
@@ -164,7 +150,7 @@ absl::StatusOr<CommandLine> CommandLine::Parse(const std::vector<std::string>& a
         std::find_if(flags.begin(), flags.end(), [&](const FlagSpec& f) { return f.name == name; });
     if (spec == flags.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", ShortPrefix(name), " (see --help)"));
+          absl::StrCat("unknown flag --", EchoPrefix(name), " (see --help)"));
     }
     if (spec->value_name.empty()) {
       if (has_value) return Invalid(name, absl::StrCat("takes no value, got ", EchoValue(value)));

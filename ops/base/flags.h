@@ -33,15 +33,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "ops/base/echo.h"  // EchoValue, kMaxEchoedValueBytes
 
 namespace tpserve {
-
-// The most bytes of a bad value (or an unknown flag) an error message repeats.
-inline constexpr size_t kMaxEchoedValueBytes = 32;
-
-// `value` quoted for an error message: 'value', or, when longer than kMaxEchoedValueBytes, its
-// first bytes (cut at a UTF-8 character boundary) as 'prefix...' (N bytes).
-std::string EchoValue(std::string_view value);
 
 // "--name".
 std::string FlagName(std::string_view name);

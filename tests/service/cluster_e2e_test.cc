@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/service/cluster_fixture.h"
+#include "tests/testing/corrupt_images.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_env.h"
 
@@ -150,6 +151,68 @@ TEST(ClusterE2eTest, AnImageThroughATp2ClusterGivesTheTokensOfGenerate) {
                 IsOkAndHolds(1.0))
         << "rank " << rank;
     EXPECT_THAT(MetricValue(text, "tpserve_vision_images_encoded_total"), IsOkAndHolds(6.0))
+        << "rank " << rank;
+  }
+}
+
+// Images whose header reads fine but whose body does not decode (truncated in IDAT, an IHDR CRC
+// error, corrupt zlib data, a cut JPEG scan) fail their own request with INVALID_ARGUMENT while
+// streams on the same TP=2 replica run: every one of those finishes with all its tokens, and the
+// group never re-forms. (Before the fix, the decode failed inside a step and took the replica
+// down: "tensor-parallel group of 2 failed: ... corrupt PNG: IHDR: CRC error".)
+TEST(ClusterE2eTest, ACorruptImageBodyFailsItsRequestAloneWhileStreamsOnTheReplicaFinish) {
+  ASSERT_OK_AND_ASSIGN(auto cluster, Cluster::Start({.tp = 2, .replicas = 1}));
+  ASSERT_OK(cluster->WaitReady(1));
+  const std::string png = ReadSourceFile("tests/golden/tiny_vision/images/tall_37x311_rgba.png");
+  const std::string jpeg = ReadSourceFile("tests/golden/tiny_vision/images/photo_500x300.jpg");
+  ASSERT_FALSE(png.empty());
+  ASSERT_FALSE(jpeg.empty());
+  ASSERT_OK_AND_ASSIGN(std::vector<CorruptImage> bad, CorruptPngs(png));
+  bad.push_back({"truncated JPEG scan", TruncatedJpeg(jpeg)});
+
+  constexpr int kStreams = 3;
+  constexpr int kTokens = 48;
+  std::vector<ChatResult> innocent(kStreams);
+  std::atomic<int> started{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kStreams; ++i) {
+    threads.emplace_back([&, i] {
+      auto client = cluster->Client();
+      v1::ChatRequest r = Request(absl::StrCat("innocent ", i), kTokens);
+      ChatResult& out = innocent[static_cast<size_t>(i)];
+      absl::StatusOr<v1::Done> done = client->Chat(r, [&](const v1::Delta& d) {
+        if (out.deltas++ == 0) ++started;
+        out.tokens.insert(out.tokens.end(), d.token_ids().begin(), d.token_ids().end());
+      });
+      out.status = done.status();
+      if (done.ok()) out.done = *done;
+    });
+  }
+  // The bad images arrive while all innocent streams are mid-generation.
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (started.load() < kStreams && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(started.load(), kStreams);
+  for (const CorruptImage& image : bad) {
+    v1::ChatRequest r = Request("What is in this picture?", 4);
+    r.mutable_messages(0)->add_content()->mutable_image()->set_data(image.bytes);
+    ChatResult res = RunChat(*cluster->Client(), r);
+    EXPECT_THAT(res.status, StatusIs(absl::StatusCode::kInvalidArgument,
+                                     HasSubstr("messages[0].content[1].image")))
+        << image.name;
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kStreams; ++i) {
+    const ChatResult& r = innocent[static_cast<size_t>(i)];
+    ASSERT_TRUE(r.status.ok()) << "innocent stream " << i << ": " << r.status;
+    EXPECT_EQ(r.tokens.size(), static_cast<size_t>(kTokens)) << "innocent stream " << i;
+  }
+  // The group never re-formed, no bad image reached the tower, and it still serves.
+  EXPECT_OK(RunChat(*cluster->Client(), Request("still serving", 4)).status);
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_OK_AND_ASSIGN(std::string m, ScrapeMetrics(cluster->worker_metrics(0, rank)));
+    EXPECT_THAT(MetricValue(m, "tpserve_worker_group_formations_total"), IsOkAndHolds(1.0))
+        << "rank " << rank;
+    EXPECT_THAT(MetricValue(m, "tpserve_vision_images_encoded_total"), IsOkAndHolds(0.0))
         << "rank " << rank;
   }
 }

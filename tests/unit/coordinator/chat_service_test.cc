@@ -313,6 +313,26 @@ TEST_F(ChatServiceTest, BadRequestsGetInvalidArgumentAndTheServerKeepsServing) {
        },
        grpc::StatusCode::INVALID_ARGUMENT,
        "messages[0].content[0].text: invalid UTF-8 at byte offset 4"},
+      // 100 KB values: refused by size and never echoed whole (a status that quoted them would
+      // exceed gRPC's metadata limit and reach the client as RESOURCE_EXHAUSTED "Stream removed").
+      {[](pb::ChatRequest* r) { r->set_model(std::string(100000, 'm')); },
+       grpc::StatusCode::INVALID_ARGUMENT, "model: at most 256 bytes, got 100000"},
+      {[](pb::ChatRequest* r) { r->mutable_messages(0)->set_role(std::string(100000, 'r')); },
+       grpc::StatusCode::INVALID_ARGUMENT, "messages[0].role: at most 256 bytes, got 100000"},
+      {[](pb::ChatRequest* r) { r->mutable_messages(0)->set_role(std::string(200, 'r')); },
+       grpc::StatusCode::INVALID_ARGUMENT,
+       "messages[0].role: unknown role 'rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr...' (200 bytes)"},
+      {[](pb::ChatRequest* r) { r->set_model(std::string(200, 'n')); }, grpc::StatusCode::NOT_FOUND,
+       "model: 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' (200 bytes) not found"},
+      {[](pb::ChatRequest* r) { r->mutable_messages(0)->set_name(std::string(100000, 'x')); },
+       grpc::StatusCode::INVALID_ARGUMENT, "messages[0].name: at most 256 bytes, got 100000"},
+      {[](pb::ChatRequest* r) {
+         pb::Tool* t = r->add_tools();
+         t->set_name(std::string(100000, 't'));
+       },
+       grpc::StatusCode::INVALID_ARGUMENT, "tools[0].name: at most 256 bytes, got 100000"},
+      {[](pb::ChatRequest* r) { r->set_request_id(std::string(100000, 'i')); },
+       grpc::StatusCode::INVALID_ARGUMENT, "request_id: at most 256 bytes, got 100000"},
   };
   for (const Case& c : cases) {
     pb::ChatRequest request = testing::SimpleRequest("m");
@@ -320,6 +340,7 @@ TEST_F(ChatServiceTest, BadRequestsGetInvalidArgumentAndTheServerKeepsServing) {
     testing::ChatResult r = testing::RunChat(*stub, request);
     EXPECT_EQ(r.status.error_code(), c.code) << c.message << ": " << r.status.error_message();
     EXPECT_THAT(r.status.error_message(), HasSubstr(c.message));
+    EXPECT_LE(r.status.error_message().size(), 512u) << c.message;
     EXPECT_TRUE(r.responses.empty());
   }
   EXPECT_EQ(leader.calls(), 0);

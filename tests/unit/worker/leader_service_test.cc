@@ -9,8 +9,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/grpc_status.h"
+#include "tests/testing/corrupt_images.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/worker/fake_step_engine.h"
+#include "vision/image_plan.h"
 
 namespace tpserve::worker {
 namespace {
@@ -326,6 +328,45 @@ TEST(GrpcStatusTest, EveryCodeRoundTrips) {
     EXPECT_EQ(static_cast<int>(g.error_code()), code);
     EXPECT_EQ(FromGrpcStatus(g, "call").code(), s.code());
   }
+}
+
+// An image whose header reads fine but whose body does not decode is refused with the request's
+// own INVALID_ARGUMENT before it can enter a step (inside a step the decoder error would fail the
+// group, and every stream on it); the leader goes on serving. This holds without the
+// coordinator's own check: a leader trusts no caller.
+TEST_F(LeaderServiceTest, AnImageThatDoesNotDecodeFailsItsRequestAloneBeforeAnyStep) {
+  ImageSettings settings;
+  settings.image_token_id = 96;
+  service_->SetImageSettings(settings);
+  StartServing();
+  const std::string png =
+      tpserve::testing::ReadSourceFile("tests/golden/tiny_vision/images/palette.png");
+  ASSERT_FALSE(png.empty());
+  ASSERT_OK_AND_ASSIGN(int64_t pads, vision::CountImageTokens(png, settings.preprocess, {}));
+  auto with_image = [&](const std::string& bytes) {
+    GenerateRequest r = Request(4, 4, 3);
+    for (int64_t i = 0; i < pads; ++i) r.add_prompt_ids(settings.image_token_id);
+    r.add_prompt_ids(5);
+    r.add_images(bytes);
+    return r;
+  };
+  // The intact file plans and decodes.
+  GenerateParams intact = GenerateParamsFromProto(with_image(png));
+  ASSERT_OK(AttachImages(with_image(png), &settings, intact));
+  EXPECT_EQ(intact.images.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(std::vector<tpserve::testing::CorruptImage> bad,
+                       tpserve::testing::CorruptPngs(png));
+  const int64_t steps_before = engine_->steps();
+  for (const tpserve::testing::CorruptImage& image : bad) {
+    StreamResult r = Generate(with_image(image.bytes));
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << image.name;
+    EXPECT_THAT(r.status.error_message(), HasSubstr("images[0]")) << image.name;
+    EXPECT_TRUE(r.tokens.empty()) << image.name;
+  }
+  EXPECT_EQ(engine_->steps(), steps_before) << "a bad image reached a step";
+  StreamResult ok = Generate(Request(6, 5, 4));
+  EXPECT_TRUE(ok.status.ok()) << ok.status.error_message();
+  EXPECT_EQ(ok.tokens.size(), 5u);
 }
 
 }  // namespace
