@@ -133,7 +133,9 @@ TEST(PrometheusScrapeTest, EveryDocumentedWorkerMetricIsInAScrape) {
       if (!absl::StartsWith(line, "# TYPE ")) continue;
       const std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
       ASSERT_EQ(parts.size(), 4u) << line;
-      if (absl::EndsWith(parts[2], "_total")) EXPECT_EQ(parts[3], "counter") << line;
+      if (absl::EndsWith(parts[2], "_total")) {
+        EXPECT_EQ(parts[3], "counter") << line;
+      }
     }
   }
 }

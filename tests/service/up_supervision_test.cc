@@ -5,10 +5,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,34 +41,35 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// The children of `parent` whose command line contains every one of `words` (as whole args).
-std::vector<pid_t> Children(pid_t parent, const std::vector<std::string>& words) {
+// The live children of `parent` running build/bin/`binary` (empty: any) whose command line holds
+// `args` in a row ({"--rank", "1"}).
+std::vector<pid_t> Children(pid_t parent, const std::string& binary = "",
+                            const std::vector<std::string>& args = {}) {
   std::vector<pid_t> out;
   for (const fs::directory_entry& e : fs::directory_iterator("/proc")) {
     pid_t pid = 0;
     if (!absl::SimpleAtoi(e.path().filename().string(), &pid)) continue;
     const std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
     const size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
+    if (paren == std::string::npos || paren + 2 > stat.size()) continue;
     const std::vector<std::string> fields = absl::StrSplit(stat.substr(paren + 2), ' ');
     pid_t ppid = 0;
     if (fields.size() < 2 || !absl::SimpleAtoi(fields[1], &ppid) || ppid != parent) continue;
     if (fields[0] == "Z") continue;
-    const std::vector<std::string> args =
+    const std::vector<std::string> argv =
         absl::StrSplit(ReadFile(absl::StrCat("/proc/", pid, "/cmdline")), '\0');
-    bool all = true;
-    for (const std::string& w : words) {
-      bool found = false;
-      for (const std::string& a : args) found = found || a == w || absl::EndsWith(a, "/" + w);
-      all = all && found;
+    if (!binary.empty() && (argv.empty() || !absl::EndsWith(argv[0], "/" + binary))) continue;
+    bool found = args.empty();
+    for (size_t i = 0; !found && i + args.size() <= argv.size(); ++i) {
+      found = std::equal(args.begin(), args.end(), argv.begin() + static_cast<ptrdiff_t>(i));
     }
-    if (all) out.push_back(pid);
+    if (found) out.push_back(pid);
   }
   return out;
 }
 
-pid_t OneChild(pid_t parent, const std::vector<std::string>& words) {
-  const std::vector<pid_t> c = Children(parent, words);
+pid_t OneChild(pid_t parent, const std::string& binary, const std::vector<std::string>& args = {}) {
+  const std::vector<pid_t> c = Children(parent, binary, args);
   return c.size() == 1 ? c[0] : -1;
 }
 
@@ -207,13 +210,13 @@ TEST(UpSupervisionTest, KilledRanksAndCoordinatorComeBackAndSigtermStopsAll) {
   ASSERT_OK(ChatOnce(address));
 
   KillAndMeasure(up, address, "worker g0 rank 1",
-                 OneChild(up.pid(), {"tpserve-worker", "--rank", "1"}));
+                 OneChild(up.pid(), "tpserve-worker", {"--rank", "1"}));
   KillAndMeasure(up, address, "worker g0 rank 0",
-                 OneChild(up.pid(), {"tpserve-worker", "--rank", "0"}));
-  KillAndMeasure(up, address, "coordinator", OneChild(up.pid(), {"tpserve-coordinator"}));
+                 OneChild(up.pid(), "tpserve-worker", {"--rank", "0"}));
+  KillAndMeasure(up, address, "coordinator", OneChild(up.pid(), "tpserve-coordinator"));
 
   // SIGTERM: every child stops, tpserve up exits 0.
-  std::vector<pid_t> children = Children(up.pid(), {});
+  const std::vector<pid_t> children = Children(up.pid());
   EXPECT_EQ(children.size(), 3u);
   up.process().Signal(SIGTERM);
   const std::optional<int> status = up.process().WaitFor(absl::Seconds(20));
