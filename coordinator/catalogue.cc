@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/kv_dtype.h"
 #include "model/memory_estimate.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/echo.h"
@@ -108,7 +109,8 @@ bool ModelEntry::HasCapability(const std::string& capability) const {
 
 uint64_t MemoryPerRank(const model::Qwen35Spec& spec, int tp_size, const MemoryHeadroom& headroom) {
   const DType weight_dtype = model::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
-  const model::MemoryEstimate m = model::EstimateMemory(spec, weight_dtype, DType::kBF16);
+  const model::MemoryEstimate m =
+      model::EstimateMemory(spec, weight_dtype, model::ResolveKvDType(std::nullopt, weight_dtype));
   const int64_t tokens = std::min(headroom.tokens, spec.text.max_position_embeddings);
   const double total = static_cast<double>(m.weight_bytes.total()) +
                        static_cast<double>(m.CacheBytes(headroom.sequences, tokens));

@@ -71,9 +71,12 @@ absl::Status Membership::Register(const WorkerRegistration& reg) {
     if (auto r = g->second.find(a.rank()); r != g->second.end() && r->second != reg.worker_id) {
       const Worker& holder = workers_.at(r->second);
       if (LiveLocked(holder, now)) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "rank ", a.rank(), " of group ", key.ToString(), " is already held by worker ",
-            r->second, " (", holder.registration.address, ") whose lease is live"));
+        // Aborted, not FailedPrecondition: the usual holder is the dead run of a restarted
+        // worker, and the registering worker retries until that lease lapses.
+        return absl::AbortedError(absl::StrCat("rank ", a.rank(), " of group ", key.ToString(),
+                                               " is already held by worker ", r->second, " (",
+                                               holder.registration.address,
+                                               ") whose lease is live; retry once it lapses"));
       }
       EraseWorkerLocked(std::string(r->second));
     }

@@ -78,8 +78,9 @@ class Membership {
 
   // Adds or replaces a worker (the same worker_id registering again replaces its record). The
   // lease starts now and the worker's state is LOADING until its first heartbeat.
-  // InvalidArgument for an incomplete assignment; FailedPrecondition when a live worker already
-  // holds that rank, or the group's other ranks have another world size.
+  // InvalidArgument for an incomplete assignment; Aborted (retry later) when a live worker
+  // already holds that rank; FailedPrecondition when the group's other ranks have another world
+  // size.
   absl::Status Register(const WorkerRegistration& registration);
 
   // Renews the lease and records the state and load. False when the worker is unknown or its

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "model/kv_dtype.h"
 #include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
 #include "shard/layers/linear.h"
@@ -129,8 +130,7 @@ absl::Status Qwen35Model::Build() {
   mc.max_context = options_.max_context;
   mc.kv_block_size = options_.kv_block_size;
   mc.num_kv_blocks = options_.num_kv_blocks;
-  mc.kv_dtype =
-      options_.kv_dtype.value_or(weights_.weight_dtype == DType::kF32 ? DType::kF32 : DType::kBF16);
+  mc.kv_dtype = model::ResolveKvDType(options_.kv_dtype, weights_.weight_dtype);
   mc.num_full_layers = full;
   mc.kv_heads = fa.kv_heads_local;
   mc.head_dim = fa.head_dim;

@@ -72,7 +72,7 @@ struct ModelOptions {
   int64_t max_logit_rows = 0;         // 0: max_tokens_per_step
   int32_t kv_block_size = 16;
   int64_t num_kv_blocks = 0;          // 0: max_slots full contexts
-  std::optional<DType> kv_dtype;      // none: the checkpoint's dtype (f32 or bf16)
+  std::optional<DType> kv_dtype;      // none: model::ResolveKvDType (f32 weights: f32, else bf16)
   int64_t delta_net_chunk_size = 64;  // 0: token-by-token recurrence even for prefill
   // Images (a model with a vision tower). LoadQwen35Model replaces image_preprocess with
   // model_dir/preprocessor_config.json when the file exists.

@@ -83,7 +83,7 @@ absl::StatusOr<cluster::v1::Assignment> Registration::Register(
     }
     if (!Retryable(s.code())) return s;
     if (!logged) {
-      TPS_LOG(kWarning) << "coordinator not reachable yet (" << s.message() << "); retrying";
+      TPS_LOG(kWarning) << "cannot register yet (" << s.message() << "); retrying";
       logged = true;
     }
     if (absl::Now() + backoff > give_up) {

@@ -57,7 +57,8 @@ class Registration {
   Registration(const Registration&) = delete;
   Registration& operator=(const Registration&) = delete;
 
-  // Registers, retrying with backoff while the coordinator is unreachable, until `timeout`
+  // Registers, retrying with backoff while the coordinator is unreachable or answers Aborted (the
+  // rank's previous holder still has a live lease: a restarted worker), until `timeout`
   // (DeadlineExceeded) or until `cancelled` returns true (Cancelled). A refusal ends it at once:
   // FailedPrecondition (protocol versions differ), Unauthenticated (join token), InvalidArgument.
   absl::StatusOr<cluster::v1::Assignment> Register(absl::Duration timeout,

@@ -47,21 +47,21 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry) {
                         .Help("KV-cache blocks held by sequences on this rank.")
                         .Register(registry)
                         .Add({});
-  blocks_total_ = &prometheus::BuildGauge()
-                       .Name("tpserve_kv_cache_blocks_capacity")
-                       .Help("KV-cache blocks in this rank's pool.")
-                       .Register(registry)
-                       .Add({});
+  blocks_capacity_ = &prometheus::BuildGauge()
+                          .Name("tpserve_kv_cache_blocks_capacity")
+                          .Help("KV-cache blocks in this rank's pool.")
+                          .Register(registry)
+                          .Add({});
   slots_in_use_ = &prometheus::BuildGauge()
                        .Name("tpserve_recurrent_state_slots_in_use")
                        .Help("DeltaNet recurrent-state slots held by sequences on this rank.")
                        .Register(registry)
                        .Add({});
-  slots_total_ = &prometheus::BuildGauge()
-                      .Name("tpserve_recurrent_state_slots_capacity")
-                      .Help("DeltaNet recurrent-state slots on this rank.")
-                      .Register(registry)
-                      .Add({});
+  slots_capacity_ = &prometheus::BuildGauge()
+                         .Name("tpserve_recurrent_state_slots_capacity")
+                         .Help("DeltaNet recurrent-state slots on this rank.")
+                         .Register(registry)
+                         .Add({});
   auto& state = prometheus::BuildGauge()
                     .Name("tpserve_worker_state")
                     .Help("1 for this worker's current state, 0 for the others.")
@@ -137,9 +137,9 @@ void WorkerMetrics::SetSequences(int64_t running, int64_t waiting) {
 void WorkerMetrics::SetMemory(int64_t slots_in_use, int64_t slots_total, int64_t blocks_in_use,
                               int64_t blocks_total) {
   slots_in_use_->Set(static_cast<double>(slots_in_use));
-  slots_total_->Set(static_cast<double>(slots_total));
+  slots_capacity_->Set(static_cast<double>(slots_total));
   blocks_in_use_->Set(static_cast<double>(blocks_in_use));
-  blocks_total_->Set(static_cast<double>(blocks_total));
+  blocks_capacity_->Set(static_cast<double>(blocks_total));
 }
 
 void WorkerMetrics::SetState(WorkerState state) {

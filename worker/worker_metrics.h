@@ -64,9 +64,9 @@ class WorkerMetrics {
   prometheus::Gauge* running_;
   prometheus::Gauge* waiting_;
   prometheus::Gauge* blocks_in_use_;
-  prometheus::Gauge* blocks_total_;
+  prometheus::Gauge* blocks_capacity_;
   prometheus::Gauge* slots_in_use_;
-  prometheus::Gauge* slots_total_;
+  prometheus::Gauge* slots_capacity_;
   prometheus::Gauge* state_loading_;
   prometheus::Gauge* state_ready_;
   prometheus::Gauge* state_failed_;

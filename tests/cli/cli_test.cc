@@ -317,5 +317,26 @@ TEST_F(CliTest, InspectPrintsMemoryNeeds) {
   EXPECT_THAT(r.out, HasSubstr("deltanet state"));
 }
 
+// inspect estimates the KV cache in the dtype the ranks and generate allocate (model/kv_dtype.h):
+// f32 for f32 weights, bf16 for bf16 ones, --kv-dtype when given.
+TEST_F(CliTest, InspectKvDTypeIsTheOneGenerateUses) {
+  auto kv_dtype = [](const std::string& args) -> std::string {
+    RunResult r = RunTpserve("inspect --json " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    if (j.is_discarded()) return "unparsable: " + r.out;
+    return j.at("memory").at("kv_dtype").get<std::string>();
+  };
+  const std::string f32 = manifest_.model_dir;  // tiny_r2_untied: f32 weights
+  ASSERT_OK_AND_ASSIGN(const testing::GoldenManifest bf16,
+                       testing::LoadGoldenManifest("tiny_r3_bf16"));
+  EXPECT_EQ(kv_dtype("--model " + f32), "f32");
+  EXPECT_EQ(kv_dtype("--model " + bf16.model_dir), "bf16");
+  EXPECT_EQ(kv_dtype("--model " + f32 + " --kv-dtype bf16"), "bf16");
+  EXPECT_EQ(kv_dtype("--model " + f32 + " --weight-dtype bf16"), "bf16");
+  // The text report says the same.
+  EXPECT_THAT(RunTpserve("inspect --model " + f32).out, HasSubstr("kv cache f32"));
+}
+
 }  // namespace
 }  // namespace tpserve

@@ -10,8 +10,13 @@
 
 #include <cstdio>
 #include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -86,6 +91,53 @@ bool PromtoolAccepts(const std::string& exposition, std::string* output) {
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) output->append(buf, n);
   return pclose(p) == 0;
+}
+
+// Every metric name worker/README.md documents (its "## Metrics" section) is a family a rank
+// exports: the docs cannot drift from the code (they once said `_total` for a `_capacity` gauge).
+TEST(PrometheusScrapeTest, EveryDocumentedWorkerMetricIsInAScrape) {
+  std::ifstream in(SourceDir() + "/worker/README.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string readme = ss.str();
+  const size_t section = readme.find("## Metrics");
+  ASSERT_NE(section, std::string::npos) << "worker/README.md has no Metrics section";
+  const size_t end = readme.find("\n## ", section + 1);
+  const std::string text = readme.substr(section, end == std::string::npos ? end : end - section);
+  std::set<std::string> documented;
+  const std::regex name(R"(`(tpserve_[a-z0-9_]+))");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), name); it != std::sregex_iterator();
+       ++it) {
+    documented.insert((*it)[1].str());
+  }
+  ASSERT_GE(documented.size(), 10u) << text;
+
+  ASSERT_OK_AND_ASSIGN(auto cluster, Cluster::Start({.tp = 2, .replicas = 1}));
+  ASSERT_OK(cluster->WaitReady(1));
+  ASSERT_OK_AND_ASSIGN(const std::string leader, ScrapeMetrics(cluster->worker_metrics(0, 0)));
+  ASSERT_OK_AND_ASSIGN(const std::string follower, ScrapeMetrics(cluster->worker_metrics(0, 1)));
+  for (const std::string& metric : documented) {
+    const std::string family = absl::StrCat("# TYPE ", metric, " ");
+    EXPECT_TRUE(absl::StrContains(leader, family)) << metric << " is documented, not exported";
+    // The leader-only ones are named as such; every other one is on every rank.
+    const bool leader_only = metric == "tpserve_sequences_running" ||
+                             metric == "tpserve_sequences_waiting" ||
+                             metric == "tpserve_worker_generated_tokens_total";
+    if (!leader_only) {
+      EXPECT_TRUE(absl::StrContains(follower, family)) << metric << " missing on a follower";
+    }
+  }
+  // Gauges of a capacity are not counters (DESIGN.md: `_total` only on counters).
+  for (const std::string& exposition : {leader, follower}) {
+    for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
+      if (!absl::StartsWith(line, "# TYPE ")) continue;
+      const std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
+      ASSERT_EQ(parts.size(), 4u) << line;
+      if (absl::EndsWith(parts[2], "_total")) {
+        EXPECT_EQ(parts[3], "counter") << line;
+      }
+    }
+  }
 }
 
 TEST(PrometheusScrapeTest, ARealPrometheusScrapesTheClusterAndCountersMove) {

@@ -1,8 +1,12 @@
 // tpserve inspect: architecture and memory needs of a model directory (config.json only).
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "model/checkpoint.h"
+#include "model/kv_dtype.h"
 #include "model/memory_estimate.h"
 #include "model/model_spec.h"
 #include "ops/base/flags.h"
@@ -18,11 +22,13 @@ constexpr StringFlag kWeightDTypeFlag{.name = "weight-dtype",
                                       .value_name = "bf16|f32|f16",
                                       .help = "the weights' dtype",
                                       .default_note = "the checkpoint's"};
-// Not worker::kKvDTypeFlag: this estimate takes f16 too, and defaults to bf16.
-constexpr StringFlag kInspectKvDTypeFlag{.name = "kv-dtype",
-                                         .value_name = "bf16|f32|f16",
-                                         .help = "the KV cache's dtype",
-                                         .default_value = "bf16"};
+// Not worker::kKvDTypeFlag: this estimate takes f16 too. Its default is the engine's
+// (model::ResolveKvDType), for the weight dtype the estimate uses.
+constexpr StringFlag kInspectKvDTypeFlag{
+    .name = "kv-dtype",
+    .value_name = "bf16|f32|f16",
+    .help = "the KV cache's dtype",
+    .default_note = "what generate and the workers use: f32 for f32 weights, else bf16"};
 const IntFlag kSequencesFlag{.name = "sequences",
                              .value_name = "N",
                              .help = "sequences the replica serves at once",
@@ -37,8 +43,20 @@ const IntFlag kTokensFlag{.name = "tokens",
                           .max = worker::kMaxContextFlag.max};
 constexpr BoolFlag kJsonFlag{.name = "json", .help = "print the report as JSON"};
 
-absl::StatusOr<DType> DTypeFlag(const CommandLine& args, const StringFlag& flag, DType fallback) {
-  if (!args.Has(flag)) return fallback;
+// The weights' dtype as a rank will load it (the token embedding's, shard/weight_loader.cc) when
+// the directory holds the weights; else what config.json says.
+DType StoredWeightDType(const std::string& dir, const model::Qwen35Spec& spec) {
+  if (absl::StatusOr<std::unique_ptr<model::Checkpoint>> ckpt = model::Checkpoint::Open(dir);
+      ckpt.ok()) {
+    absl::StatusOr<model::TensorInfo> embed =
+        (*ckpt)->Find(model::TextWeightPrefix(spec) + "embed_tokens.weight");
+    if (embed.ok() && embed->dtype.has_value()) return *embed->dtype;
+  }
+  return model::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
+}
+
+absl::StatusOr<std::optional<DType>> DTypeFlag(const CommandLine& args, const StringFlag& flag) {
+  if (!args.Has(flag)) return std::nullopt;
   const std::string value = args.Get(flag);
   std::optional<DType> d = model::ConfigDTypeToDType(value);
   if (!d.has_value()) {
@@ -67,9 +85,10 @@ absl::Status RunInspect(const std::vector<std::string>& argv) {
   }
   TPS_ASSIGN_OR_RETURN(std::string dir, args.Required(worker::kModelFlag));
   TPS_ASSIGN_OR_RETURN(model::Qwen35Spec spec, model::LoadQwen35Config(dir));
-  const DType stored = model::ConfigDTypeToDType(spec.text.dtype).value_or(DType::kBF16);
-  TPS_ASSIGN_OR_RETURN(DType weight_dtype, DTypeFlag(args, kWeightDTypeFlag, stored));
-  TPS_ASSIGN_OR_RETURN(DType kv_dtype, DTypeFlag(args, kInspectKvDTypeFlag, DType::kBF16));
+  TPS_ASSIGN_OR_RETURN(const std::optional<DType> weight_flag, DTypeFlag(args, kWeightDTypeFlag));
+  const DType weight_dtype = weight_flag.value_or(StoredWeightDType(dir, spec));
+  TPS_ASSIGN_OR_RETURN(const std::optional<DType> kv_flag, DTypeFlag(args, kInspectKvDTypeFlag));
+  const DType kv_dtype = model::ResolveKvDType(kv_flag, weight_dtype);
   tools::InspectOptions options;
   options.model_dir = dir;
   TPS_ASSIGN_OR_RETURN(options.num_sequences, args.Get(kSequencesFlag));

@@ -1,8 +1,19 @@
 // tpserve up: a whole cluster on this host — one tpserve-coordinator and R groups of N
 // tpserve-worker ranks (CPU) — in the foreground until Ctrl-C.
+//
+// Supervision: every rank of every group is its own tpserve-worker process started here (service
+// mode has no `tpserve worker-rank` children: those are LocalGroup's, for generate/bench --tp), so
+// this process is the one that restarts a dead rank, leader or follower, through a Supervisor
+// (tools/cli/supervisor.h: exponential backoff, --max-restarts in a row). The group re-forms by
+// itself once the rank is back: the leader waits for its followers again, followers re-join a
+// restarted leader (worker/README.md), and a restarted rank registers once the dead one's lease
+// has lapsed. A dead coordinator is restarted on the ports its first run bound, so the workers'
+// heartbeats reach it and they register again (worker/registration.h: `known: false`). The
+// cluster stops when the coordinator is given up, or when no replica has all its ranks left.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -10,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -18,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "coordinator/coordinator_flags.h"
+#include "model/model_spec.h"
 #include "nlohmann/json.hpp"
 #include "ops/base/flags.h"
 #include "ops/base/status_macros.h"
@@ -26,6 +39,7 @@
 #include "tools/cli/chat_client.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/default_model.h"
+#include "tools/cli/supervisor.h"
 #include "worker/rank_flags.h"
 
 namespace tpserve::cli {
@@ -70,6 +84,21 @@ constexpr IntFlag kStartupTimeoutSFlag{.name = "startup-timeout-s",
                                        .default_value = 600,
                                        .min = 1,
                                        .max = 24 * 3600};
+// RestartPolicy's defaults (its max_backoff, 10 s, and stable_after, 30 s, have no flag).
+constexpr IntFlag kMaxRestartsFlag{
+    .name = "max-restarts",
+    .value_name = "N",
+    .help = "restarts of a process that keeps dying (runs under 30 s) before it is given up",
+    .default_value = RestartPolicy().max_restarts,
+    .min = 0,
+    .max = 1000};
+constexpr IntFlag kRestartBackoffMsFlag{
+    .name = "restart-backoff-ms",
+    .value_name = "MS",
+    .help = "wait before the first restart; doubles with each failure in a row, up to 10 s",
+    .default_value = 500,
+    .min = 1,
+    .max = 60 * 1000};
 
 const FlagList& Flags() {
   static const FlagList* const flags = new FlagList{kUpModelFlag,
@@ -87,7 +116,9 @@ const FlagList& Flags() {
                                                     kLogDirFlag,
                                                     coordinator::kApiTokenFileFlag,
                                                     cluster::kJoinTokenFileFlag,
-                                                    kStartupTimeoutSFlag};
+                                                    kStartupTimeoutSFlag,
+                                                    kMaxRestartsFlag,
+                                                    kRestartBackoffMsFlag};
   return *flags;
 }
 
@@ -96,6 +127,8 @@ std::string UpHelp() {
          "Starts a coordinator and R groups of N CPU worker ranks on this host, waits until every\n"
          "replica is ready, prints the chat address and serves until Ctrl-C. The worker flags\n"
          "are passed on to every rank; the token files to the coordinator (and the workers).\n"
+         "A process that dies is restarted (the coordinator on the same ports) after a backoff;\n"
+         "one that keeps dying is given up after --max-restarts restarts in a row.\n"
          "\n" +
          FlagUsage(Flags());
 }
@@ -110,57 +143,52 @@ std::string BinDir() {
   return self.parent_path().string();
 }
 
-struct Child {
-  std::string name;
-  Subprocess process;
-  bool reported = false;  // its exit was reported
+// A binary that cannot be executed (Subprocess::Exec: FailedPrecondition) is most likely unbuilt.
+absl::Status NotBuilt(const absl::Status& s) {
+  if (!absl::IsFailedPrecondition(s)) return s;
+  return Annotate(s, "build the binaries first (scripts/build.sh)");
+}
+
+// The JSON object in `path`, once it has been written whole.
+std::optional<nlohmann::json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+// Which processes make up the cluster, and whether it can still serve.
+struct Members {
+  int coordinator = -1;
+  std::vector<int> replica_of;  // by supervisor id; -1: the coordinator
+  int64_t replicas = 0;
+
+  // Replicas none of whose ranks has been given up on.
+  int64_t Whole(const Supervisor& s) const {
+    std::vector<bool> lost(static_cast<size_t>(replicas), false);
+    for (int id = 0; id < s.size(); ++id) {
+      if (replica_of[id] >= 0 && s.gave_up(id)) lost[static_cast<size_t>(replica_of[id])] = true;
+    }
+    return std::count(lost.begin(), lost.end(), false);
+  }
+
+  // Unavailable once the cluster cannot serve any more: the coordinator given up, or every
+  // replica short of a rank for good.
+  absl::Status Check(const Supervisor& s, const std::string& log_dir) const {
+    if (s.gave_up(coordinator)) {
+      return absl::UnavailableError(absl::StrCat(
+          "the coordinator was given up on; stopping the cluster (see ", log_dir, ")"));
+    }
+    if (Whole(s) == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "every replica has lost a rank for good; stopping the cluster (see ", log_dir, ")"));
+    }
+    return absl::OkStatus();
+  }
 };
-
-absl::StatusOr<Subprocess> Spawn(const std::string& binary, const std::vector<std::string>& args,
-                                 const std::string& log_path) {
-  std::vector<std::string> argv = {binary};
-  argv.insert(argv.end(), args.begin(), args.end());
-  SpawnOptions o;
-  o.parent_death_signal = SIGTERM;  // drains, like Ctrl-C
-  o.out = Redirect::File(log_path, /*append=*/false);
-  o.err = o.out;
-  absl::StatusOr<Subprocess> p = Subprocess::Exec(argv, o);
-  if (absl::IsFailedPrecondition(p.status())) {
-    return Annotate(p.status(), "build the binaries first (scripts/build.sh)");
-  }
-  return p;
-}
-
-absl::StatusOr<nlohmann::json> WaitForPortFile(const std::string& path, Subprocess& process,
-                                               absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline && !g_stop.load()) {
-    std::ifstream in(path);
-    if (in) {
-      std::stringstream ss;
-      ss << in.rdbuf();
-      nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
-      if (!j.is_discarded() && j.is_object()) return j;
-    }
-    if (!process.Running()) {
-      return absl::UnavailableError(
-          absl::StrCat("process ", process.pid(), " ", process.DescribeExit(), " during startup"));
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return absl::DeadlineExceededError(absl::StrCat("no port file ", path, " in time"));
-}
-
-// SIGTERM to every child (they drain), up to 10 s, then SIGKILL; all reaped.
-void StopAll(std::vector<Child>& children) {
-  for (Child& c : children) c.process.Signal(SIGTERM);
-  const absl::Time until = absl::Now() + absl::Seconds(10);
-  for (Child& c : children) {
-    if (!c.process.WaitFor(std::max(absl::ZeroDuration(), until - absl::Now())).has_value()) {
-      c.process.Kill();
-    }
-  }
-}
 
 }  // namespace
 
@@ -177,6 +205,11 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
   TPS_ASSIGN_OR_RETURN(const int64_t replicas, args.Get(kReplicasFlag));
   TPS_ASSIGN_OR_RETURN(const int64_t port, args.Get(kPortFlag));
   TPS_ASSIGN_OR_RETURN(const int64_t startup_s, args.Get(kStartupTimeoutSFlag));
+  RestartPolicy policy;
+  TPS_ASSIGN_OR_RETURN(const int64_t max_restarts, args.Get(kMaxRestartsFlag));
+  policy.max_restarts = static_cast<int>(max_restarts);
+  TPS_ASSIGN_OR_RETURN(const int64_t backoff_ms, args.Get(kRestartBackoffMsFlag));
+  policy.initial_backoff = absl::Milliseconds(backoff_ms);
   const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
   int64_t threads = std::max<int64_t>(1, cores / (tp * replicas));
   if (args.Has(kUpThreadsFlag)) {
@@ -208,6 +241,8 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     TPS_ASSIGN_OR_RETURN(model, ResolveDefaultModel(args.Get(kRandomPresetFlag)));
   }
   if (args.Has(worker::kModelNameFlag)) model.name = args.Get(worker::kModelNameFlag);
+  // What the workers and the coordinator will read (a config they would refuse fails here, once).
+  TPS_ASSIGN_OR_RETURN(const model::Qwen35Spec spec, model::LoadQwen35Config(model.dir));
   if (model.random) {
     std::fprintf(
         stderr,
@@ -215,6 +250,11 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
         "*** Serving a RANDOM-WEIGHT model of the same shape instead (%s):\n"
         "*** everything it says is noise. Pass --model DIR to serve a real checkpoint.\n\n",
         kDefaultModelRepo, model.dir.c_str());
+  } else if (spec.random_weights) {
+    std::fprintf(stderr,
+                 "\n*** %s has RANDOM WEIGHTS (\"tpserve_random_weights\": true in config.json):\n"
+                 "*** everything it says is noise.\n\n",
+                 model.dir.c_str());
   }
 
   std::string log_dir = args.Get(kLogDirFlag);
@@ -227,34 +267,62 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
   std::error_code ec;
   fs::create_directories(log_dir, ec);
   const std::string bin = BinDir();
-  std::vector<Child> children;
+  Supervisor supervisor(policy, "tpserve up: ");
+  Members members{.replicas = replicas};
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
 
   absl::Status status = [&]() -> absl::Status {
-    std::vector<std::string> cargs;
     auto add = [](std::vector<std::string>& to, const FlagSpec& flag, const std::string& value) {
       const std::vector<std::string> a = FlagArgs(flag, value);
       to.insert(to.end(), a.begin(), a.end());
     };
-    add(cargs, cluster::kListenFlag, absl::StrCat("127.0.0.1:", port));
-    add(cargs, coordinator::kClusterListenFlag, "127.0.0.1:0");
-    add(cargs, cluster::kMetricsListenFlag, "127.0.0.1:0");
-    add(cargs, cluster::kPortFileFlag, log_dir + "/coordinator.ports");
-    for (const StringFlag& f : {coordinator::kApiTokenFileFlag, cluster::kJoinTokenFileFlag}) {
-      if (args.Has(f)) add(cargs, f, args.Get(f));
+    const std::string port_file = log_dir + "/coordinator.ports";
+    std::remove(port_file.c_str());
+    auto coordinator_argv = [&](int64_t client, int64_t cluster_port, int64_t metrics) {
+      std::vector<std::string> a = {bin + "/tpserve-coordinator"};
+      add(a, cluster::kListenFlag, absl::StrCat("127.0.0.1:", client));
+      add(a, coordinator::kClusterListenFlag, absl::StrCat("127.0.0.1:", cluster_port));
+      add(a, cluster::kMetricsListenFlag, absl::StrCat("127.0.0.1:", metrics));
+      add(a, cluster::kPortFileFlag, port_file);
+      for (const StringFlag& f : {coordinator::kApiTokenFileFlag, cluster::kJoinTokenFileFlag}) {
+        if (args.Has(f)) add(a, f, args.Get(f));
+      }
+      return a;
+    };
+    absl::StatusOr<int> started = supervisor.Start({.name = "coordinator",
+                                                    .argv = coordinator_argv(port, 0, 0),
+                                                    .log_path = log_dir + "/coordinator.log"});
+    TPS_RETURN_IF_ERROR(NotBuilt(started.status()));
+    members.coordinator = *started;
+    members.replica_of.push_back(-1);
+
+    // Its ports (a restart before it wrote them starts over with the same flags).
+    std::optional<nlohmann::json> ports;
+    const absl::Time ports_deadline = absl::Now() + absl::Seconds(60);
+    while (!(ports = ReadJsonFile(port_file)).has_value()) {
+      if (g_stop.load()) return absl::CancelledError("interrupted during startup");
+      supervisor.Poll();
+      if (supervisor.gave_up(members.coordinator)) {
+        return absl::UnavailableError(absl::StrCat(
+            "the coordinator was given up on during startup; see ", log_dir, "/coordinator.log"));
+      }
+      if (absl::Now() > ports_deadline) {
+        return absl::DeadlineExceededError(absl::StrCat("no port file ", port_file, " in time"));
+      }
+      absl::SleepFor(absl::Milliseconds(50));
     }
-    TPS_ASSIGN_OR_RETURN(Subprocess coordinator,
-                         Spawn(bin + "/tpserve-coordinator", cargs, log_dir + "/coordinator.log"));
-    children.push_back({"coordinator", std::move(coordinator)});
-    TPS_ASSIGN_OR_RETURN(nlohmann::json ports,
-                         WaitForPortFile(log_dir + "/coordinator.ports", children.back().process,
-                                         absl::Seconds(60)));
-    const std::string client_addr = absl::StrCat("127.0.0.1:", ports.value("client", 0));
-    const std::string cluster_addr = absl::StrCat("127.0.0.1:", ports.value("cluster", 0));
+    const int client_port = ports->value("client", 0);
+    const int cluster_port = ports->value("cluster", 0);
+    const int metrics_port = ports->value("metrics", 0);
+    // A restart binds the same ports: clients and workers keep their addresses.
+    supervisor.SetArgv(members.coordinator,
+                       coordinator_argv(client_port, cluster_port, metrics_port));
+    const std::string client_addr = absl::StrCat("127.0.0.1:", client_port);
+    const std::string cluster_addr = absl::StrCat("127.0.0.1:", cluster_port);
     for (int64_t r = 0; r < replicas; ++r) {
       for (int64_t k = 0; k < tp; ++k) {
-        std::vector<std::string> wargs;
+        std::vector<std::string> wargs = {bin + "/tpserve-worker"};
         add(wargs, worker::kCoordinatorFlag, cluster_addr);
         add(wargs, worker::kModelFlag, model.dir);
         add(wargs, worker::kModelNameFlag, model.name);
@@ -272,10 +340,12 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
         if (args.Has(cluster::kJoinTokenFileFlag)) {
           add(wargs, cluster::kJoinTokenFileFlag, args.Get(cluster::kJoinTokenFileFlag));
         }
-        TPS_ASSIGN_OR_RETURN(Subprocess worker,
-                             Spawn(bin + "/tpserve-worker", wargs,
-                                   absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".log")));
-        children.push_back({absl::StrCat("worker g", r, " rank ", k), std::move(worker)});
+        started =
+            supervisor.Start({.name = absl::StrCat("worker g", r, " rank ", k),
+                              .argv = std::move(wargs),
+                              .log_path = absl::StrCat(log_dir, "/worker-g", r, "-r", k, ".log")});
+        TPS_RETURN_IF_ERROR(NotBuilt(started.status()));
+        members.replica_of.push_back(static_cast<int>(r));
       }
     }
     std::fprintf(stderr,
@@ -292,11 +362,11 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
     const absl::Time deadline = absl::Now() + absl::Seconds(startup_s);
     for (;;) {
       if (g_stop.load()) return absl::CancelledError("interrupted during startup");
-      for (Child& c : children) {
-        if (!c.process.Running()) {
-          return absl::UnavailableError(absl::StrCat(c.name, " ", c.process.DescribeExit(),
-                                                     " during startup; see ", log_dir));
-        }
+      supervisor.Poll();
+      TPS_RETURN_IF_ERROR(members.Check(supervisor, log_dir));
+      if (members.Whole(supervisor) < replicas) {
+        return absl::UnavailableError(absl::StrCat(
+            "a replica lost a rank for good during startup; stopping (see ", log_dir, ")"));
       }
       absl::StatusOr<v1::ListModelsResponse> models = client->ListModels();
       int ready = 0;
@@ -312,36 +382,37 @@ absl::Status RunUp(const std::vector<std::string>& argv) {
       }
       absl::SleepFor(absl::Milliseconds(200));
     }
+    const bool noise = model.random || spec.random_weights;
     std::printf(
         "tpserve cluster ready: chat at %s (model %s, %lld replica(s) x tp %lld)%s\n"
         "  try: tpserve chat --addr %s --prompt \"Hello\"\n",
         client_addr.c_str(), model.name.c_str(), static_cast<long long>(replicas),
-        static_cast<long long>(tp), model.random ? " [RANDOM WEIGHTS: noise]" : "",
-        client_addr.c_str());
+        static_cast<long long>(tp), noise ? " [RANDOM WEIGHTS: noise]" : "", client_addr.c_str());
     std::fflush(stdout);
     if (args.Has(kReadyFileFlag)) {
       nlohmann::json j = {{"address", client_addr},
                           {"model", model.name},
-                          {"metrics", absl::StrCat("127.0.0.1:", ports.value("metrics", 0))},
+                          {"metrics", absl::StrCat("127.0.0.1:", metrics_port)},
                           {"cluster", cluster_addr},
                           {"log_dir", log_dir},
-                          {"random_weights", model.random}};
+                          {"random_weights", spec.random_weights}};
       std::ofstream(args.Get(kReadyFileFlag)) << j.dump() << "\n";
     }
-    // Serve until interrupted; a dead coordinator ends the cluster, a dead worker is reported.
+    // Serve until interrupted, restarting what dies (the supervisor reports each exit).
+    int64_t whole = replicas;
     while (!g_stop.load()) {
-      for (Child& c : children) {
-        if (c.reported || c.process.Running()) continue;
-        c.reported = true;
-        std::fprintf(stderr, "tpserve up: %s (pid %d) %s; see %s\n", c.name.c_str(),
-                     c.process.pid(), c.process.DescribeExit().c_str(), log_dir.c_str());
-        if (c.name == "coordinator") return absl::UnavailableError("the coordinator exited");
+      supervisor.Poll();
+      TPS_RETURN_IF_ERROR(members.Check(supervisor, log_dir));
+      if (const int64_t now_whole = members.Whole(supervisor); now_whole < whole) {
+        whole = now_whole;
+        std::fprintf(stderr, "tpserve up: %lld of %lld replica(s) can still serve\n",
+                     static_cast<long long>(whole), static_cast<long long>(replicas));
       }
-      absl::SleepFor(absl::Milliseconds(100));
+      absl::SleepFor(absl::Milliseconds(50));
     }
     return absl::OkStatus();
   }();
-  StopAll(children);
+  supervisor.StopAll(absl::Seconds(10));
   return status;
 }
 

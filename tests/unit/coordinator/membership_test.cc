@@ -92,7 +92,7 @@ TEST_F(MembershipTest, SweepDropsExpiredWorkersAndEmptyGroups) {
 TEST_F(MembershipTest, LiveRankCannotBeTakenButExpiredOneCan) {
   ASSERT_OK(members_.Register(Reg("a", "g", 0, 1)));
   EXPECT_THAT(members_.Register(Reg("b", "g", 0, 1)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
+              StatusIs(absl::StatusCode::kAborted,
                        HasSubstr("rank 0 of group m/g is already held by worker a")));
   clock_.Advance(absl::Seconds(2));
   ASSERT_OK(members_.Register(Reg("b", "g", 0, 1)));

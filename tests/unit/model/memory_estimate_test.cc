@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/kv_dtype.h"
 #include "model/model_spec.h"
 #include "model/model_tensors.h"
 #include "nlohmann/json.hpp"
@@ -179,6 +180,15 @@ TEST(InspectTest, TinyTextOnlyModel) {
   // 3 linear layers: 4 v heads * 16 * 16 * 4 bytes each.
   EXPECT_EQ(m.recurrent_state_bytes_per_sequence, 3u * 4 * 16 * 16 * 4);
   EXPECT_THAT(tools::FormatInspectReport(spec, m), HasSubstr("vision          none"));
+}
+
+// The one rule the ranks, generate, inspect and the coordinator's placement share.
+TEST(KvDTypeTest, F32WeightsKeepAnF32CacheEverythingElseIsBf16UnlessAsked) {
+  EXPECT_EQ(model::ResolveKvDType(std::nullopt, DType::kF32), DType::kF32);
+  EXPECT_EQ(model::ResolveKvDType(std::nullopt, DType::kBF16), DType::kBF16);
+  EXPECT_EQ(model::ResolveKvDType(std::nullopt, DType::kF16), DType::kBF16);
+  EXPECT_EQ(model::ResolveKvDType(DType::kBF16, DType::kF32), DType::kBF16);
+  EXPECT_EQ(model::ResolveKvDType(DType::kF32, DType::kBF16), DType::kF32);
 }
 
 }  // namespace
