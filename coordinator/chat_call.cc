@@ -1,9 +1,11 @@
 #include "coordinator/chat_call.h"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "coordinator/wire_utf8.h"
 #include "grpc/support/time.h"
 #include "ops/base/log.h"
@@ -123,6 +125,11 @@ void ChatCall::Begin(const grpc::ByteBuffer& request_bytes) {
   {
     absl::MutexLock lock(&mu_);
     phase_ = Phase::kQueued;
+  }
+  // The client's deadline bounds the wait for a slot (none: system_clock's max).
+  if (const auto deadline = context_->deadline();
+      deadline != std::chrono::system_clock::time_point::max()) {
+    admitted_->route.deadline = absl::FromChrono(deadline);
   }
   std::shared_ptr<ChatCall> self = shared_from_this();
   absl::StatusOr<Router::Submitted> submitted = deps_.router.Submit(

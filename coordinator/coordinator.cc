@@ -19,6 +19,7 @@ constexpr int kMaxClientMessageBytes = 16 << 20;  // room for images later
 Router::Options RouterOptions(const CoordinatorOptions& o) {
   Router::Options r;
   r.max_queue = o.max_queue;
+  r.max_queue_wait = o.max_queue_wait;
   r.session_ttl = o.session_ttl;
   r.default_group_capacity = o.default_group_capacity;
   r.unready_grace = 2 * o.heartbeat_interval;

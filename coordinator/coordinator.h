@@ -60,6 +60,8 @@ struct CoordinatorOptions {
   std::string join_token;
   absl::Duration heartbeat_interval = absl::Seconds(1);
   int max_queue = 64;
+  // The longest a request waits for a slot (InfiniteDuration: its deadline only).
+  absl::Duration max_queue_wait = absl::Seconds(60);
   absl::Duration session_ttl = absl::Minutes(30);
   int default_group_capacity = 16;
   absl::Duration housekeeping_interval = absl::Milliseconds(100);

@@ -23,6 +23,7 @@ const FlagList& Flags() {
                                                     cluster::kJoinTokenFileFlag,
                                                     kHeartbeatIntervalMsFlag,
                                                     kMaxQueueFlag,
+                                                    kMaxQueueWaitFlag,
                                                     cluster::kPortFileFlag};
   return *flags;
 }
@@ -64,6 +65,7 @@ absl::StatusOr<CoordinatorFlags> ParseCoordinatorFlags(const std::vector<std::st
   f.join_token_file = cl.Get(cluster::kJoinTokenFileFlag);
   TPS_ASSIGN_OR_RETURN(f.heartbeat_interval_ms, cl.Get(kHeartbeatIntervalMsFlag));
   TPS_ASSIGN_OR_RETURN(f.max_queue, cl.Get(kMaxQueueFlag));
+  TPS_ASSIGN_OR_RETURN(f.max_queue_wait_ms, cl.Get(kMaxQueueWaitFlag));
   f.port_file = cl.Get(cluster::kPortFileFlag);
   TPS_RETURN_IF_ERROR(cluster::CheckTlsPair(kTlsCertFlag, f.tls_cert, kTlsKeyFlag, f.tls_key));
   TPS_RETURN_IF_ERROR(cluster::CheckTlsPair(cluster::kClusterTlsCertFlag, f.cluster_tls_cert,

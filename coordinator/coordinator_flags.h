@@ -47,6 +47,15 @@ inline constexpr IntFlag kMaxQueueFlag{
     .default_value = 64,
     .min = 0,
     .max = 1 << 20};
+inline constexpr IntFlag kMaxQueueWaitFlag{
+    .name = "max-queue-wait-ms",
+    .value_name = "MS",
+    .help =
+        "longest wait for a replica slot before RESOURCE_EXHAUSTED (and the bound the "
+        "expected wait is checked against at admission); 0: the client's deadline only",
+    .default_value = 60000,
+    .min = 0,
+    .max = 24LL * 3600 * 1000};
 
 struct CoordinatorFlags {
   std::string listen = "0.0.0.0:50051";
@@ -60,6 +69,7 @@ struct CoordinatorFlags {
   std::string join_token_file;
   int64_t heartbeat_interval_ms = 1000;
   int64_t max_queue = 64;
+  int64_t max_queue_wait_ms = 60000;
   std::string port_file;
   bool help = false;
 };

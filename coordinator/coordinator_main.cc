@@ -73,6 +73,8 @@ absl::StatusOr<CoordinatorOptions> OptionsFromFlags(const CoordinatorFlags& f) {
   }
   o.heartbeat_interval = absl::Milliseconds(f.heartbeat_interval_ms);
   o.max_queue = static_cast<int>(f.max_queue);
+  o.max_queue_wait =
+      f.max_queue_wait_ms == 0 ? absl::InfiniteDuration() : absl::Milliseconds(f.max_queue_wait_ms);
   return o;
 }
 

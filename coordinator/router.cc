@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ops/base/echo.h"
 
 namespace tpserve::coordinator {
 
@@ -23,7 +25,57 @@ std::string Router::NoReplicaMessage(const std::string& model) const {
                     GroupStateName(g.state), g.detail.empty() ? "" : ": ", g.detail);
   }
   if (why.empty()) why = "no worker serves it";
-  return absl::StrCat("no ready replica of model '", model, "' (", why, ")");
+  return absl::StrCat("no ready replica of model ", EchoValue(model), " (", why, ")");
+}
+
+void Router::ExpireLocked(const std::string& model, absl::Time now,
+                          std::vector<Decision>* decisions) {
+  auto q = queues_.find(model);
+  if (q == queues_.end()) return;
+  for (auto it = q->second.begin(); it != q->second.end();) {
+    const Waiting& w = it->second;
+    if (w.leave_by > now) {
+      ++it;
+      continue;
+    }
+    const double waited = absl::ToDoubleSeconds(now - w.enqueued);
+    absl::Status why =
+        w.request.deadline <= now
+            ? absl::DeadlineExceededError(absl::StrFormat(
+                  "the request's deadline passed after %.1f s waiting for a replica slot of model "
+                  "%s",
+                  waited, EchoValue(model)))
+            : absl::ResourceExhaustedError(absl::StrFormat(
+                  "waited %.1f s for a replica slot of model %s (the limit, --max-queue-wait-ms, "
+                  "is %d ms): the model is overloaded; retry later",
+                  waited, EchoValue(model), absl::ToInt64Milliseconds(options_.max_queue_wait)));
+    const uint64_t ticket = std::get<1>(it->first);
+    tickets_.erase(ticket);
+    decisions->push_back({std::move(it->second.on_dispatch), std::move(why), ticket});
+    it = q->second.erase(it);
+  }
+}
+
+std::string Router::ShedReasonLocked(const std::string& model, const QueueKey& key, absl::Time now,
+                                     const std::vector<GroupStatus>& ready) {
+  auto t = stream_time_.find(model);
+  if (t == stream_time_.end() || t->second.samples < options_.min_samples) return "";
+  int slots = 0;
+  for (const GroupStatus& g : ready) slots += Capacity(g);
+  if (slots <= 0) return "";
+  const auto& queue = queues_[model];
+  const Waiting& w = queue.at(key);
+  // Requests ahead: those before it in queue order (higher priority, or earlier).
+  const auto ahead = static_cast<int>(std::distance(queue.begin(), queue.find(key)));
+  const double expected = (ahead + 1) * t->second.mean_seconds / slots;
+  const double may_wait = absl::ToDoubleSeconds(w.leave_by - now);
+  if (expected <= may_wait) return "";
+  return absl::StrFormat(
+      "model %s is overloaded: the expected wait for a replica slot is %.1f s (%d requests ahead, "
+      "%.1f s per stream over %d slots), more than the %.1f s this request may wait (%s); retry "
+      "later",
+      EchoValue(model), expected, ahead, t->second.mean_seconds, slots, may_wait,
+      w.leave_by == w.request.deadline ? "its deadline" : "--max-queue-wait-ms");
 }
 
 std::optional<size_t> Router::PickLocked(const RouteRequest& request,
@@ -90,7 +142,7 @@ void Router::PumpModelLocked(const std::string& model, std::vector<Decision>* de
     const uint64_t ticket = std::get<1>(it->first);
     tickets_.erase(ticket);
     decisions->push_back(
-        {std::move(it->second.on_dispatch), RouteTarget{g.key, g.leader_address}, ticket});
+        {std::move(it->second.on_dispatch), RouteTarget{g.key, g.leader_address, now}, ticket});
     it = q->second.erase(it);
   }
 }
@@ -118,7 +170,11 @@ absl::StatusOr<Router::Submitted> Router::Submit(const RouteRequest& request,
     const uint64_t ticket = next_ticket_++;
     const QueueKey key{-request.priority, ticket};
     auto& queue = queues_[request.model];
-    queue.emplace(key, Waiting{request, std::move(on_dispatch)});
+    const absl::Time now = clock_.Now();
+    const absl::Time leave_by = options_.max_queue_wait == absl::InfiniteDuration()
+                                    ? request.deadline
+                                    : std::min(request.deadline, now + options_.max_queue_wait);
+    queue.emplace(key, Waiting{request, std::move(on_dispatch), now, leave_by});
     tickets_[ticket] = {request.model, key};
     PumpModelLocked(request.model, &decisions);
     auto own = std::find_if(decisions.begin(), decisions.end(),
@@ -134,9 +190,15 @@ absl::StatusOr<Router::Submitted> Router::Submit(const RouteRequest& request,
       queue.erase(key);
       tickets_.erase(ticket);
       result = absl::ResourceExhaustedError(absl::StrCat(
-          "model '", request.model, "': ", options_.max_queue,
+          "model ", EchoValue(request.model), ": ", options_.max_queue,
           " requests are already waiting for a replica slot (the limit, --max-queue, is ",
           options_.max_queue, "); retry later"));
+    } else if (std::string shed = ShedReasonLocked(request.model, key, now,
+                                                   membership_.ReadyGroups(request.model));
+               !shed.empty()) {
+      queue.erase(key);
+      tickets_.erase(ticket);
+      result = absl::ResourceExhaustedError(shed);
     } else {
       result = Submitted{std::nullopt, ticket};
     }
@@ -163,6 +225,14 @@ void Router::Release(const RouteTarget& target) {
     absl::MutexLock lock(&mu_);
     auto it = open_.find(target.group);
     if (it != open_.end() && --it->second <= 0) open_.erase(it);
+    if (target.dispatched != absl::InfinitePast()) {
+      // An exponential average (weight 1/8 for the newest): recent enough to follow a change of
+      // load, smooth enough that one long stream does not swing it.
+      StreamTime& t = stream_time_[target.group.model];
+      const double d = absl::ToDoubleSeconds(clock_.Now() - target.dispatched);
+      t.mean_seconds = t.samples == 0 ? d : t.mean_seconds + (d - t.mean_seconds) / 8;
+      ++t.samples;
+    }
     PumpModelLocked(target.group.model, &decisions);
     UpdateGaugesLocked(target.group.model);
   }
@@ -178,6 +248,7 @@ void Router::Pump() {
       it = now - it->second.last_used >= options_.session_ttl ? sessions_.erase(it) : std::next(it);
     }
     for (auto& [model, queue] : queues_) {
+      ExpireLocked(model, now, &decisions);
       PumpModelLocked(model, &decisions);
       UpdateGaugesLocked(model);
     }

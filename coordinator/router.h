@@ -11,6 +11,12 @@
 //
 // When every slot is taken the request waits: at most Options::max_queue requests per model
 // (then RESOURCE_EXHAUSTED), higher priority first, first come first served within a priority.
+// Overload is shed rather than queued forever: a request leaves the queue when its deadline passes
+// (DEADLINE_EXCEEDED) or when it has waited Options::max_queue_wait (RESOURCE_EXHAUSTED), at the
+// next Pump; and a request whose expected wait already exceeds what it may wait is refused at
+// Submit (RESOURCE_EXHAUSTED, saying the estimate). The expected wait is (requests ahead + 1) x
+// the model's mean stream time / its ready slots, the mean an exponential average over finished
+// streams (no estimate, so no refusal, before Options::min_samples of them).
 // A model with no ready group refuses new requests with UNAVAILABLE at once; its waiting
 // requests get UNAVAILABLE once it has had no ready group for Options::unready_grace.
 //
@@ -43,12 +49,14 @@ namespace tpserve::coordinator {
 struct RouteTarget {
   GroupKey group;
   std::string leader_address;
+  absl::Time dispatched = absl::InfinitePast();  // set by the router (for the stream time)
 };
 
 struct RouteRequest {
   std::string model;
-  std::string session_id;  // empty: no affinity
-  int32_t priority = 0;    // higher first
+  std::string session_id;                        // empty: no affinity
+  int32_t priority = 0;                          // higher first
+  absl::Time deadline = absl::InfiniteFuture();  // the client's
 };
 
 class Router {
@@ -58,6 +66,10 @@ class Router {
     absl::Duration session_ttl = absl::Minutes(30);
     int default_group_capacity = 16;
     absl::Duration unready_grace = absl::Seconds(2);
+    // The longest a request waits for a slot (InfiniteDuration: its deadline only).
+    absl::Duration max_queue_wait = absl::Seconds(60);
+    // Finished streams before the expected wait is trusted for refusals.
+    int min_samples = 4;
   };
   // Called exactly once per queued request (unless Cancel returned true): with the target, or
   // with UNAVAILABLE when the model lost its last ready group.
@@ -71,7 +83,8 @@ class Router {
   Router(Options options, const Membership& membership, const Clock& clock,
          CoordinatorMetrics& metrics);
 
-  // UNAVAILABLE when the model has no ready group; RESOURCE_EXHAUSTED when its queue is full.
+  // UNAVAILABLE when the model has no ready group; RESOURCE_EXHAUSTED when its queue is full or
+  // its expected wait exceeds what the request may wait.
   absl::StatusOr<Submitted> Submit(const RouteRequest& request, DispatchCallback on_dispatch);
   // True when the request was still waiting (it is dropped and its callback never runs).
   bool Cancel(uint64_t ticket);
@@ -86,6 +99,13 @@ class Router {
   struct Waiting {
     RouteRequest request;
     DispatchCallback on_dispatch;
+    absl::Time enqueued;
+    absl::Time leave_by;  // min(deadline, enqueued + max_queue_wait)
+  };
+  // Mean time from dispatch to release of a model's streams.
+  struct StreamTime {
+    double mean_seconds = 0;
+    int samples = 0;
   };
   // Queue order: priority descending, then ticket (arrival) ascending.
   using QueueKey = std::tuple<int32_t, uint64_t>;  // (-priority, ticket)
@@ -108,6 +128,14 @@ class Router {
                                    const std::vector<GroupStatus>& ready, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateGaugesLocked(const std::string& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes the requests of `model`'s queue that may wait no longer; fills `decisions`.
+  void ExpireLocked(const std::string& model, absl::Time now, std::vector<Decision>* decisions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why the request queued under `key` cannot be served in time, or "" (no estimate yet, or the
+  // estimate fits).
+  std::string ShedReasonLocked(const std::string& model, const QueueKey& key, absl::Time now,
+                               const std::vector<GroupStatus>& ready)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NoReplicaMessage(const std::string& model) const;
 
   const Options options_;
@@ -122,6 +150,7 @@ class Router {
   std::map<GroupKey, int> open_ ABSL_GUARDED_BY(mu_);  // streams open per group
   std::map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> unready_since_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, StreamTime> stream_time_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tpserve::coordinator

@@ -34,9 +34,11 @@ class RouterTest : public ::testing::Test {
     load.set_running_sequences(running);
     ASSERT_TRUE(members_.Heartbeat("w-" + group, state, "", load));
   }
-  std::unique_ptr<Router> MakeRouter(int max_queue = 2) {
+  std::unique_ptr<Router> MakeRouter(int max_queue = 2,
+                                     absl::Duration max_queue_wait = absl::InfiniteDuration()) {
     Router::Options o;
     o.max_queue = max_queue;
+    o.max_queue_wait = max_queue_wait;
     o.session_ttl = absl::Minutes(1);
     o.unready_grace = absl::Seconds(2);
     return std::make_unique<Router>(o, members_, clock_, metrics_);
@@ -187,6 +189,93 @@ TEST_F(RouterTest, NewlyReadyGroupTakesWaiters) {
   AddGroup("g2", 1);
   router->Pump();
   EXPECT_EQ(got, "g2");
+}
+
+// Overload is shed, not queued forever: a waiting request leaves when its deadline passes, or
+// after --max-queue-wait-ms, at the next Pump (the coordinator pumps every housekeeping tick).
+TEST_F(RouterTest, WaitersLeaveTheQueueWhenTheirDeadlineOrTheQueueWaitLimitPasses) {
+  AddGroup("g1", 1);
+  auto router = MakeRouter(/*max_queue=*/8, /*max_queue_wait=*/absl::Seconds(10));
+  ASSERT_EQ(Dispatch(*router), "g1");
+  absl::Status with_deadline, without;
+  bool with_deadline_called = false, without_called = false;
+  ASSERT_OK(router
+                ->Submit({"m", "", 0, clock_.Now() + absl::Seconds(3)},
+                         [&](absl::StatusOr<RouteTarget> t) {
+                           with_deadline_called = true;
+                           with_deadline = t.status();
+                         })
+                .status());
+  ASSERT_OK(router
+                ->Submit({"m", "", 0},
+                         [&](absl::StatusOr<RouteTarget> t) {
+                           without_called = true;
+                           without = t.status();
+                         })
+                .status());
+  EXPECT_EQ(router->waiting("m"), 2);
+  clock_.Advance(absl::Milliseconds(2999));
+  router->Pump();
+  EXPECT_FALSE(with_deadline_called);
+  clock_.Advance(absl::Milliseconds(1));
+  router->Pump();
+  ASSERT_TRUE(with_deadline_called);
+  EXPECT_THAT(with_deadline,
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       AllOf(HasSubstr("deadline passed after 3.0 s"), HasSubstr("model 'm'"))));
+  EXPECT_FALSE(without_called);
+  EXPECT_EQ(router->waiting("m"), 1);
+  clock_.Advance(absl::Seconds(7));
+  router->Pump();
+  ASSERT_TRUE(without_called);
+  EXPECT_THAT(without, StatusIs(absl::StatusCode::kResourceExhausted,
+                                AllOf(HasSubstr("waited 10.0 s"), HasSubstr("--max-queue-wait-ms"),
+                                      HasSubstr("10000 ms"))));
+  EXPECT_EQ(router->waiting("m"), 0);
+  // The slot holder was never disturbed, and its release serves nobody stale.
+  EXPECT_EQ(router->running("m"), 1);
+  router->Release({{"m", "g1"}, "g1:1"});
+  EXPECT_EQ(router->running("m"), 0);
+}
+
+// Admission accounts for the work already queued: with streams taking 2 s on one slot, a request
+// with 4 s of expected wait and 1 s of deadline left is refused at once, saying the estimate; one
+// that can wait is queued.
+TEST_F(RouterTest, ARequestThatCannotBeServedBeforeItsDeadlineIsRefusedAtOnce) {
+  AddGroup("g1", 1);
+  auto router = MakeRouter(/*max_queue=*/8);
+  // Four finished streams of 2 s each: the mean stream time is 2 s (the estimate needs 4).
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK_AND_ASSIGN(Router::Submitted s,
+                         router->Submit({"m", "", 0}, [](absl::StatusOr<RouteTarget>) {}));
+    ASSERT_TRUE(s.target.has_value());
+    clock_.Advance(absl::Seconds(2));
+    router->Release(*s.target);
+  }
+  ASSERT_EQ(Dispatch(*router), "g1");  // the slot is busy
+  // First in the queue: expected (0 + 1) x 2 s / 1 slot = 2 s, deadline in 10 s: queued.
+  ASSERT_OK_AND_ASSIGN(Router::Submitted first,
+                       router->Submit({"m", "", 0, clock_.Now() + absl::Seconds(10)},
+                                      [](absl::StatusOr<RouteTarget>) {}));
+  EXPECT_FALSE(first.target.has_value());
+  // Second: expected (1 + 1) x 2 s = 4 s, deadline in 1 s: refused now.
+  EXPECT_THAT(router
+                  ->Submit({"m", "", 0, clock_.Now() + absl::Seconds(1)},
+                           [](absl::StatusOr<RouteTarget>) { ADD_FAILURE() << "was queued"; })
+                  .status(),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("expected wait for a replica slot is 4.0 s"),
+                             HasSubstr("1 requests ahead"), HasSubstr("2.0 s per stream"),
+                             HasSubstr("its deadline"))));
+  EXPECT_EQ(router->waiting("m"), 1);
+  // A higher priority goes ahead of the queue: 2 s expected, fits in 3 s.
+  ASSERT_OK_AND_ASSIGN(Router::Submitted urgent,
+                       router->Submit({"m", "", 5, clock_.Now() + absl::Seconds(3)},
+                                      [](absl::StatusOr<RouteTarget>) {}));
+  EXPECT_FALSE(urgent.target.has_value());
+  // Without a deadline (and no queue-wait limit) nothing is refused by estimate.
+  ASSERT_OK(router->Submit({"m", "", 0}, [](absl::StatusOr<RouteTarget>) {}).status());
+  EXPECT_EQ(router->waiting("m"), 3);
 }
 
 }  // namespace
