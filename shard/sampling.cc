@@ -241,14 +241,20 @@ int32_t Sampler::SampleImpl(absl::Span<const float> logits, absl::Span<const int
   if (params_.repetition_penalty != 1.0f) src = Penalize(src, vocab, history);
   for (Chunk& c : chunks_) c.x = src + c.first_id;
   float lo, hi;
-  ViewMinMax(&lo, &hi);
   if (params_.greedy()) {
     view_scale_ = 1.0f;
+    ViewMinMax(&lo, &hi);
     const int32_t id = FirstWithValue(hi);  // the lowest id among ties
     Record(id, 1.0);
     return id;
   }
   view_scale_ = 1.0f / params_.temperature;
+  const int64_t k = params_.top_k;
+  const bool top_k = k > 0 && k < n_;
+  if (top_k && k <= kSmallTopK) {
+    if (std::optional<int32_t> id = SampleSmallTopK(k)) return *id;
+  }
+  ViewMinMax(&lo, &hi);
   // Rounding is monotonic, so the largest scaled value is the scaled largest value.
   const float m = hi * view_scale_;
   if (!std::isfinite(m)) {
@@ -258,13 +264,7 @@ int32_t Sampler::SampleImpl(absl::Span<const float> logits, absl::Span<const int
     return id;
   }
   const float min_s = lo * view_scale_;
-  const int64_t k = params_.top_k;
-  if (k > 0 && k < n_) {
-    if (k <= kSmallTopK) {
-      if (std::optional<int32_t> id = SampleSmallTopK(k)) return *id;
-    }
-    SelectTopK(k, m, min_s);
-  }
+  if (top_k) SelectTopK(k, m, min_s);
   return SampleView(m, min_s);
 }
 
@@ -308,6 +308,11 @@ std::optional<int32_t> Sampler::SampleSmallTopK(int64_t k) {
     items_.resize(kk);
   }
   std::sort(items_.begin(), items_.end(), Better);
+  if (!std::isfinite(items_[0].s)) {  // the row's maximum: see SampleImpl
+    const int32_t id = FirstWithValue(items_[0].s);
+    Record(id, 1.0);
+    return id;
+  }
 
   // The sort-based algorithm on the k best.
   const double max_l = items_[0].s;
@@ -464,7 +469,8 @@ size_t Sampler::FindCrossing(double cum, double target, double* kept_mass) {
 }
 
 int32_t Sampler::SampleView(float max, float min_finite) {
-  const bool top_p = params_.top_p<1.0f, min_p = params_.min_p> 0.0f;
+  const bool top_p = params_.top_p < 1.0f;
+  const bool min_p = params_.min_p > 0.0f;
   // min_p keeps e >= min_p, i.e. s >= m + ln(min_p); the scan threshold sits a little below
   // that (rounded down to a float), and e decides.
   auto min_p_threshold = [&] {
@@ -496,8 +502,9 @@ int32_t Sampler::SampleView(float max, float min_finite) {
     kernels_->exp_sum(gather_values_.data(), static_cast<int64_t>(items_.size()), 1.0f,
                       static_cast<double>(max), gather_e_.data());
     e_.resize(static_cast<size_t>(n_));
-    for (size_t i = 0; i < items_.size(); ++i)
+    for (size_t i = 0; i < items_.size(); ++i) {
       e_[static_cast<size_t>(items_[i].pos)] = gather_e_[i];
+    }
     const double mass = keep_min_p();
     return DrawItems(items_.size(), mass);
   }
@@ -539,8 +546,11 @@ int32_t Sampler::SampleTopPHistogram(float max, float min_finite, double target)
   double kept_mass = 0;
   const size_t c = FindCrossing(before, target, &kept_mass);
   if (distribution_ != nullptr) {
-    if (b > 0) CollectBuckets(0, static_cast<uint16_t>(b - 1), &draw_items_);
-    if (b == 0) draw_items_.clear();
+    if (b > 0) {
+      CollectBuckets(0, static_cast<uint16_t>(b - 1), &draw_items_);
+    } else {
+      draw_items_.clear();
+    }
     for (const Item& it : draw_items_) {
       Record(it.id, e_[static_cast<size_t>(it.pos)] / kept_mass);
     }

@@ -9,8 +9,8 @@
 // Tokens are ordered by their temperature-scaled logit, ties by the lower id; top-k keeps the
 // first k, top-p the shortest prefix of that order whose probability reaches top_p, min-p the
 // tokens with at least min_p times the best one's probability. Sample costs a few linear passes
-// over the vocabulary and never sorts it (sampling.cc says how): at 248k ids that is well under a
-// millisecond for every combination of parameters.
+// over the vocabulary and never sorts it, whatever the parameters (sampling.cc says how;
+// shard/bench/sampling_bench.cc measures it).
 //
 // ThinkingBudget is the other per-sequence hook the serving scheduler needs: it counts reasoning
 // tokens and, once a budget is spent, names the token to emit instead of sampling.
@@ -160,7 +160,7 @@ class Sampler {
   std::vector<double> block_mass_;  // sum of e_ per kBlock positions
   std::vector<uint16_t> keys_;      // [n_] histogram bucket per position
   std::vector<double> bucket_mass_;
-  std::vector<int64_t> bucket_count_;
+  std::vector<uint32_t> bucket_count_;
   std::vector<int32_t> positions_;
   std::vector<Item> items_;
   std::vector<Item> draw_items_;
