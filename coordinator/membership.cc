@@ -20,6 +20,8 @@ const char* GroupStateName(GroupState state) {
       return "incomplete";
     case GroupState::kFailed:
       return "failed";
+    case GroupState::kDraining:
+      return "draining";
   }
   return "unknown";
 }
@@ -174,9 +176,12 @@ GroupStatus Membership::StatusLocked(const GroupKey& key, const std::map<int, st
     }
     s.state = GroupState::kIncomplete;
     s.detail = absl::StrCat("no live worker for rank ", absl::StrJoin(missing, ", "));
-  } else if (workers_.at(ranks.at(0)).state != cpb::WORKER_STATE_READY) {
+  } else if (const Worker& leader = workers_.at(ranks.at(0));
+             leader.state == cpb::WORKER_STATE_DRAINING) {
+    s.state = GroupState::kDraining;
+    s.detail = leader.detail.empty() ? "the leader is draining" : leader.detail;
+  } else if (leader.state != cpb::WORKER_STATE_READY) {
     s.state = GroupState::kLoading;
-    const Worker& leader = workers_.at(ranks.at(0));
     s.detail = leader.detail.empty() ? "the leader is not ready yet" : leader.detail;
   } else {
     s.state = GroupState::kReady;
@@ -225,7 +230,7 @@ std::map<std::string, int> Membership::WorkerStateCounts() const {
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
   std::map<std::string, int> counts = {
-      {"loading", 0}, {"ready", 0}, {"failed", 0}, {"unspecified", 0}};
+      {"loading", 0}, {"ready", 0}, {"failed", 0}, {"draining", 0}, {"unspecified", 0}};
   for (const auto& [id, w] : workers_) {
     if (!LiveLocked(w, now)) continue;
     switch (w.state) {
@@ -237,6 +242,9 @@ std::map<std::string, int> Membership::WorkerStateCounts() const {
         break;
       case cpb::WORKER_STATE_FAILED:
         ++counts["failed"];
+        break;
+      case cpb::WORKER_STATE_DRAINING:
+        ++counts["draining"];
         break;
       default:
         ++counts["unspecified"];

@@ -43,8 +43,9 @@ enum class GroupState {
   kLoading,     // every rank live, the leader not READY yet
   kIncomplete,  // some rank has no live worker
   kFailed,      // a rank reports FAILED, or the coordinator saw the group fail mid-stream
+  kDraining,    // the leader is stopping: out of routing, its streams in flight finish
 };
-// "ready", "loading", "incomplete", "failed" (the metric label values).
+// "ready", "loading", "incomplete", "failed", "draining" (the metric label values).
 const char* GroupStateName(GroupState state);
 
 struct GroupStatus {

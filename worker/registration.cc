@@ -155,8 +155,10 @@ void Registration::HeartbeatLoop() {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
-      auto stopping = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_; };
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), wait)) return;
+      auto woken = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || poke_; };
+      mu_.AwaitWithTimeout(absl::Condition(&woken), wait);
+      if (stop_) return;
+      poke_ = false;
     }
     bool known = true;
     absl::Status s = SendHeartbeat(report_(), &known);
@@ -177,6 +179,11 @@ void Registration::HeartbeatLoop() {
     ++failures;
     wait = std::min(options_.max_backoff, absl::Milliseconds(50) * (1 << std::min(failures, 6)));
   }
+}
+
+void Registration::Poke() {
+  absl::MutexLock lock(&mu_);
+  poke_ = true;
 }
 
 void Registration::Stop(const std::optional<HeartbeatReport>& last) {

@@ -66,6 +66,9 @@ class Registration {
 
   // Starts heartbeating; `report` is called on the heartbeat thread.
   void StartHeartbeats(std::function<HeartbeatReport()> report);
+  // Sends the next heartbeat now instead of at the next interval (a state change the coordinator
+  // should see at once, such as draining).
+  void Poke();
   // Stops the heartbeat thread after sending `last` (if given) once, e.g. FAILED "shutting down".
   void Stop(const std::optional<HeartbeatReport>& last = std::nullopt);
 
@@ -93,6 +96,7 @@ class Registration {
   int64_t registrations_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t heartbeats_acked_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool poke_ ABSL_GUARDED_BY(mu_) = false;
   Link link_ ABSL_GUARDED_BY(mu_) = Link::kOk;
 };
 

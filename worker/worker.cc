@@ -35,6 +35,8 @@ cluster::v1::WorkerState ToProto(WorkerState s) {
       return cluster::v1::WORKER_STATE_READY;
     case WorkerState::kFailed:
       return cluster::v1::WORKER_STATE_FAILED;
+    case WorkerState::kDraining:
+      return cluster::v1::WORKER_STATE_DRAINING;
   }
   return cluster::v1::WORKER_STATE_FAILED;
 }
@@ -315,11 +317,35 @@ absl::Status Worker::RunLeader(const cluster::v1::Assignment& assignment,
     if (metrics_ != nullptr) metrics_->AddFormation();
     RunnerStepEngine engine(group, [&group] { return group.collective_seconds(); });
     status_->Set(WorkerState::kReady, "");
+    // A stop drains: first out of routing (DRAINING, sent at once), still accepting what the
+    // coordinator dispatched before it saw that; new requests are refused only once the
+    // coordinator acknowledged the state (or after a heartbeat interval), and the streams in
+    // flight finish within the drain timeout.
+    std::optional<absl::Time> drain_asked;
+    int64_t acked_at_ask = 0;
     bool drain_started = false;
     s = scheduler_->Serve(engine, [&]() -> absl::Status {
-      if (stopping() && !drain_started) {
-        drain_started = true;
-        scheduler_->BeginDrain(options_.drain_timeout);
+      if (stopping() && !drain_asked.has_value()) {
+        drain_asked = absl::Now();
+        status_->Set(WorkerState::kDraining,
+                     absl::StrCat("draining: finishing the streams in flight within ",
+                                  absl::FormatDuration(options_.drain_timeout)));
+        if (registration_ != nullptr) {
+          acked_at_ask = registration_->heartbeats_acked();
+          registration_->Poke();
+        }
+      }
+      if (drain_asked.has_value() && !drain_started) {
+        // Two acks: one heartbeat may have been in flight with the old state.
+        const bool seen =
+            registration_ == nullptr || registration_->heartbeats_acked() >= acked_at_ask + 2;
+        const absl::Duration waited = absl::Now() - *drain_asked;
+        if ((seen && waited > absl::ZeroDuration()) ||
+            waited >= (registration_ != nullptr ? registration_->heartbeat_interval()
+                                                : absl::ZeroDuration())) {
+          drain_started = true;
+          scheduler_->BeginDrain(std::max(absl::ZeroDuration(), options_.drain_timeout - waited));
+        }
       }
       return group.CheckFollowers();
     });

@@ -14,6 +14,8 @@ const char* WorkerStateName(WorkerState state) {
       return "ready";
     case WorkerState::kFailed:
       return "failed";
+    case WorkerState::kDraining:
+      return "draining";
   }
   return "failed";
 }

@@ -16,11 +16,12 @@
 namespace tpserve::worker {
 
 enum class WorkerState : uint8_t {
-  kLoading,  // loading the shard, or forming the group
-  kReady,    // serving (a leader: its whole group is formed and warmed up)
-  kFailed,   // e.g. the group lost a rank; `detail` says why and what happens next
+  kLoading,   // loading the shard, or forming the group
+  kReady,     // serving (a leader: its whole group is formed and warmed up)
+  kFailed,    // e.g. the group lost a rank; `detail` says why and what happens next
+  kDraining,  // asked to stop: out of routing, finishing its streams
 };
-const char* WorkerStateName(WorkerState state);  // "loading", "ready", "failed"
+const char* WorkerStateName(WorkerState state);  // "loading", "ready", "failed", "draining"
 
 class WorkerStatus {
  public:

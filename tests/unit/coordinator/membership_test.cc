@@ -143,5 +143,19 @@ TEST_F(MembershipTest, MinReportedContextComesFromReadyLeaders) {
   EXPECT_EQ(members_.MinReportedContext("m"), 1024);
 }
 
+TEST_F(MembershipTest, ADrainingLeaderTakesItsGroupOutOfRoutingWithoutFailingIt) {
+  ASSERT_OK(members_.Register(Reg("a", "g", 0, 2)));
+  ASSERT_OK(members_.Register(Reg("b", "g", 1, 2)));
+  ASSERT_TRUE(members_.Heartbeat("a", cpb::WORKER_STATE_READY, "", {}));
+  ASSERT_TRUE(members_.Heartbeat("b", cpb::WORKER_STATE_READY, "", {}));
+  EXPECT_EQ(members_.ReadyGroups("m").size(), 1u);
+  ASSERT_TRUE(members_.Heartbeat("a", cpb::WORKER_STATE_DRAINING, "draining: 30s", {}));
+  EXPECT_TRUE(members_.ReadyGroups("m").empty());
+  EXPECT_EQ(members_.Group({"m", "g"})->state, GroupState::kDraining);
+  EXPECT_STREQ(GroupStateName(GroupState::kDraining), "draining");
+  EXPECT_EQ(members_.Group({"m", "g"})->detail, "draining: 30s");
+  EXPECT_EQ(members_.WorkerStateCounts().at("draining"), 1);
+}
+
 }  // namespace
 }  // namespace tpserve::coordinator

@@ -80,6 +80,7 @@ grpc::Status FakeCoordinator::Heartbeat(grpc::ServerContext*,
   if (it != workers_.end()) {
     it->second.last_heartbeat = *request;
     ++it->second.heartbeats;
+    it->second.states.push_back(request->state());
   }
   return grpc::Status::OK;
 }

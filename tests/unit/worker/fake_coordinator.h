@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -30,6 +31,7 @@ struct WorkerRecord {
   int registrations = 0;
   cluster::v1::HeartbeatRequest last_heartbeat;
   int heartbeats = 0;
+  std::vector<cluster::v1::WorkerState> states;  // of every heartbeat, in order
 };
 
 class FakeCoordinator final : public cluster::v1::Coordinator::Service {

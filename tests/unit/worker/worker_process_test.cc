@@ -464,6 +464,17 @@ TEST_F(WorkerProcessTest, SigtermDrainsInFlightStreamsAndExits) {
   });
   ASSERT_TRUE(first_token.WaitForNotificationWithTimeout(absl::Seconds(10)));
   leader_.process->Signal(SIGTERM);
+  // Out of routing at once: the leader reports DRAINING (not READY) while its stream runs on.
+  const absl::Time until = absl::Now() + absl::Seconds(5);
+  bool draining_seen = false;
+  while (!draining_seen && absl::Now() < until) {
+    const std::map<std::string, WorkerRecord> workers = coordinator_->workers();
+    const WorkerRecord* w = Rank(workers, 0);
+    draining_seen = w != nullptr && !w->states.empty() &&
+                    w->states.back() == cluster::v1::WORKER_STATE_DRAINING;
+    if (!draining_seen) absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_TRUE(draining_seen);
   client.join();
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.tokens.size(), 200u);
