@@ -65,6 +65,7 @@ class Cluster {
   // Metrics address of worker (replica, rank).
   std::string worker_metrics(int replica, int rank) const;
   pid_t worker_pid(int replica, int rank) const;
+  pid_t coordinator_pid() const { return coordinator_.has_value() ? coordinator_->pid() : -1; }
   // gRPC address (the Leader service) of worker (replica, rank).
   std::string worker_address(int replica, int rank) const;
   // Where the processes' logs are.
