@@ -39,7 +39,8 @@ Coordinator::Coordinator(const CoordinatorOptions& options, std::unique_ptr<Cata
       router_(std::make_unique<Router>(RouterOptions(options), *membership_, clock, metrics)),
       admission_(std::make_unique<Admission>(*catalogue_, *membership_, image_counter)),
       channels_(options.leader_credentials, options.join_token),
-      auth_(options.api_token) {
+      auth_(options.api_token, {.path = options.api_token_file, .grace = options.api_token_grace},
+            &clock) {
   chat_service_ = std::make_unique<ChatService>(ChatDeps{
       *admission_, *router_, *membership_, *catalogue_, channels_, metrics_, auth_, tracker_});
   cluster_service_ = std::make_unique<ClusterService>(

@@ -55,6 +55,10 @@ struct CoordinatorOptions {
   std::shared_ptr<grpc::ServerCredentials> cluster_credentials;
   std::shared_ptr<grpc::ChannelCredentials> leader_credentials;  // dialing leaders; null: insecure
   std::string api_token;                                         // empty: no bearer token required
+  // The file api_token came from (re-read when it changes: rotation without a restart) and how
+  // long a replaced token stays valid.
+  std::string api_token_file;
+  absl::Duration api_token_grace = absl::Minutes(5);
   // The cluster's shared secret: workers present it on every cluster call, and the coordinator
   // presents it to leaders in Generate. Empty: not checked.
   std::string join_token;

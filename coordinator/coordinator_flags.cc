@@ -20,6 +20,7 @@ const FlagList& Flags() {
                                                     cluster::kClusterTlsKeyFlag,
                                                     cluster::kClusterTlsCaFlag,
                                                     kApiTokenFileFlag,
+                                                    kApiTokenGraceFlag,
                                                     cluster::kJoinTokenFileFlag,
                                                     kHeartbeatIntervalMsFlag,
                                                     kMaxQueueFlag,
@@ -62,6 +63,7 @@ absl::StatusOr<CoordinatorFlags> ParseCoordinatorFlags(const std::vector<std::st
   f.cluster_tls_key = cl.Get(cluster::kClusterTlsKeyFlag);
   f.cluster_tls_ca = cl.Get(cluster::kClusterTlsCaFlag);
   f.api_token_file = cl.Get(kApiTokenFileFlag);
+  TPS_ASSIGN_OR_RETURN(f.api_token_grace_ms, cl.Get(kApiTokenGraceFlag));
   f.join_token_file = cl.Get(cluster::kJoinTokenFileFlag);
   TPS_ASSIGN_OR_RETURN(f.heartbeat_interval_ms, cl.Get(kHeartbeatIntervalMsFlag));
   TPS_ASSIGN_OR_RETURN(f.max_queue, cl.Get(kMaxQueueFlag));

@@ -33,6 +33,15 @@ inline constexpr StringFlag kApiTokenFileFlag{
     .name = "api-token-file",
     .value_name = "FILE",
     .help = "clients must send \"authorization: Bearer <token>\" with the token in FILE"};
+inline constexpr IntFlag kApiTokenGraceFlag{
+    .name = "api-token-grace-ms",
+    .value_name = "MS",
+    .help =
+        "when --api-token-file changes (it is re-read, no restart), the replaced token is "
+        "still accepted this long",
+    .default_value = 300000,
+    .min = 0,
+    .max = 7LL * 24 * 3600 * 1000};
 inline constexpr IntFlag kHeartbeatIntervalMsFlag{
     .name = "heartbeat-interval-ms",
     .value_name = "MS",
@@ -66,6 +75,7 @@ struct CoordinatorFlags {
   std::string cluster_tls_cert, cluster_tls_key;
   std::string cluster_tls_ca;  // verify the leaders' certificates; dial them over TLS
   std::string api_token_file;
+  int64_t api_token_grace_ms = 300000;
   std::string join_token_file;
   int64_t heartbeat_interval_ms = 1000;
   int64_t max_queue = 64;

@@ -66,6 +66,8 @@ absl::StatusOr<CoordinatorOptions> OptionsFromFlags(const CoordinatorFlags& f) {
   if (!f.api_token_file.empty()) {
     TPS_ASSIGN_OR_RETURN(o.api_token,
                          cluster::ReadTokenFlagFile(kApiTokenFileFlag, f.api_token_file));
+    o.api_token_file = f.api_token_file;
+    o.api_token_grace = absl::Milliseconds(f.api_token_grace_ms);
   }
   if (!f.join_token_file.empty()) {
     TPS_ASSIGN_OR_RETURN(

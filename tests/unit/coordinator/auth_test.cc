@@ -1,6 +1,8 @@
 #include "coordinator/auth.h"
 
+#include <cstdio>
 #include <fstream>
+#include <map>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -82,6 +84,45 @@ TEST(AuthTest, BearerTokenGuardsTheClientApi) {
   r = testing::RunChat(*stub, testing::SimpleRequest("m"), absl::Seconds(10), "client-token-1");
   EXPECT_TRUE(r.status.ok()) << r.status.error_message();
   EXPECT_EQ(r.Content(), "ok");
+}
+
+// Rotation without a restart: the token file is re-read when it changes; the new token works at
+// once, the replaced one for the grace period; a broken rewrite keeps the current token.
+TEST(AuthTest, ARotatedTokenFileTakesEffectAndTheOldTokenLastsTheGrace) {
+  const std::string dir = ::tpserve::testing::MakeTempDir();
+  const std::string path = dir + "/token";
+  std::ofstream(path) << "first-token\n";
+  FakeClock clock;
+  BearerTokenCheck check("first-token",
+                         {.path = path, .grace = absl::Seconds(30), .recheck = absl::Seconds(1)},
+                         &clock);
+  auto call = [&](const std::string& token) {
+    std::multimap<grpc::string_ref, grpc::string_ref> md;
+    const std::string value = "Bearer " + token;
+    md.emplace("authorization", value);
+    return check.Check(md);
+  };
+  EXPECT_OK(call("first-token"));
+  EXPECT_THAT(call("second-token"), StatusIs(absl::StatusCode::kUnauthenticated));
+  // Rotate (a rename over the file, as secret managers and kubelet do).
+  std::ofstream(dir + "/token.new") << "second-token\n";
+  ASSERT_EQ(std::rename((dir + "/token.new").c_str(), path.c_str()), 0);
+  // Not looked at again before `recheck`.
+  EXPECT_THAT(call("second-token"), StatusIs(absl::StatusCode::kUnauthenticated));
+  clock.Advance(absl::Seconds(1));
+  EXPECT_OK(call("second-token"));
+  EXPECT_OK(call("first-token"));  // the grace
+  clock.Advance(absl::Seconds(29));
+  EXPECT_OK(call("first-token"));
+  clock.Advance(absl::Seconds(1));
+  EXPECT_THAT(call("first-token"), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_OK(call("second-token"));
+  // An empty rewrite (a writer caught mid-way) keeps the current token.
+  std::ofstream(dir + "/token.new") << "\n";
+  ASSERT_EQ(std::rename((dir + "/token.new").c_str(), path.c_str()), 0);
+  clock.Advance(absl::Seconds(1));
+  EXPECT_OK(call("second-token"));
+  EXPECT_TRUE(check.enabled());
 }
 
 TEST(AuthTest, TlsOnBothPorts) {
